@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("fiscal_gateway")
+# Every CELERY_* Django setting configures the app (see config/settings.py).
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

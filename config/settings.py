@@ -1,0 +1,323 @@
+"""Settings, all from the environment (see .env.example for every variable).
+
+Two runtime modes (DESIGN.md §2):
+- ``embedded`` (the default, no configuration): SQLite under ``var/``, a broker that needs no
+  server (kombu's filesystem transport), the archive on the local filesystem, the bundled Focus
+  sandbox on 127.0.0.1. Secrets it needs are generated once into ``var/``.
+- ``services`` (``FG_MODE=services``): Postgres, Redis, S3 and real Focus. Every required
+  variable must be set, or the process refuses to start and names what is missing.
+
+Outside ``services`` mode each dependency may still be pointed at a real server one by one
+(``DATABASE_URL``, ``CELERY_BROKER_URL``, ``FG_STORAGE_BACKEND``): that is how the test suite
+runs on Postgres and Redis without needing S3 credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("FG_VAR_DIR", BASE_DIR / "var"))
+
+FG_MODE = os.environ.get("FG_MODE", "embedded").strip().lower()
+if FG_MODE not in {"embedded", "services"}:
+    raise ImproperlyConfigured(f"FG_MODE must be 'embedded' or 'services', not {FG_MODE!r}")
+SERVICES_MODE = FG_MODE == "services"
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = env(name)
+    if not raw:
+        return default
+    return raw.lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env(name)
+    return int(raw) if raw else default
+
+
+def env_float(name: str, default: float) -> float:
+    raw = env(name)
+    return float(raw) if raw else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+REQUIRED_IN_SERVICES = [
+    "DJANGO_SECRET_KEY",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "FG_ENCRYPTION_KEYS",
+    "FG_ALLOWED_HOSTS",
+    "FG_PUBLIC_URL",
+    "FG_S3_BUCKET",
+    "FOCUS_URL_HOMOLOGACAO",
+    "FOCUS_URL_PRODUCAO",
+]
+if SERVICES_MODE:
+    missing = [name for name in REQUIRED_IN_SERVICES if not env(name)]
+    if missing:
+        raise ImproperlyConfigured(
+            "FG_MODE=services needs these environment variables, which are not set: "
+            + ", ".join(missing)
+            + ". See .env.example."
+        )
+
+
+def _embedded_secrets() -> dict[str, str]:
+    """Secrets for the embedded mode, generated once and kept in var/ (never in git)."""
+    path = VAR_DIR / "secrets.json"
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return json.loads(path.read_text())
+    data = {
+        "secret_key": secrets.token_urlsafe(50),
+        "encryption_key": Fernet.generate_key().decode(),
+    }
+    # Written to a temporary name then renamed so that web, worker and beat starting together
+    # never read half a file; the first writer wins and the others read its file.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return json.loads(path.read_text())
+
+
+_local = None if SERVICES_MODE else _embedded_secrets()
+
+SECRET_KEY = env("DJANGO_SECRET_KEY") or (_local or {}).get("secret_key", "")
+DEBUG = env_bool("DJANGO_DEBUG", default=not SERVICES_MODE)
+ALLOWED_HOSTS = env_list("FG_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("FG_CSRF_TRUSTED_ORIGINS")
+# The public base URL of this gateway: Focus hooks and file links point at it.
+FG_PUBLIC_URL = env("FG_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Keyring for secrets at rest (Focus tokens, webhook secrets): comma-separated Fernet keys,
+# newest first. New values are encrypted with the first; every key decrypts.
+# `manage.py rotate_encryption_keys` re-encrypts every row under the first key.
+FG_ENCRYPTION_KEYS = env_list("FG_ENCRYPTION_KEYS") or [(_local or {}).get("encryption_key", "")]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "core",
+    "tenants",
+    "fiscal",
+    "webhooks",
+    "storage",
+]
+
+MIDDLEWARE = [
+    "core.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database
+if env("DATABASE_URL"):
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env("DATABASE_URL"), conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)
+        )
+    }
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {
+                # web, worker and beat share the file: WAL lets readers go on while one writes,
+                # IMMEDIATE takes the write lock up front so transactions queue instead of
+                # failing with "database is locked" half-way.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "America/Sao_Paulo"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start without it
+
+# --- request limits
+# Bodies larger than this are refused with 413 before anything reads them.
+FG_MAX_BODY_BYTES = env_int("FG_MAX_BODY_BYTES", 1_048_576)
+DATA_UPLOAD_MAX_MEMORY_SIZE = FG_MAX_BODY_BYTES
+# JSON nested deeper than this is refused: no document Focus accepts comes close.
+FG_MAX_JSON_DEPTH = env_int("FG_MAX_JSON_DEPTH", 32)
+# last_used_at is written at most this often per key, so authentication is not a write per call.
+FG_API_KEY_TOUCH_SECONDS = env_int("FG_API_KEY_TOUCH_SECONDS", 60)
+
+# --- REST framework
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.auth.HasApiKey"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "EXCEPTION_HANDLER": "core.errors.native_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Fiscal Gateway native API",
+    "DESCRIPTION": (
+        "What Focus NFe has no endpoint for: companies, API keys, notes, timelines, files, "
+        "webhooks. The Focus-compatible facade lives under /v2/."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+# --- Celery
+if env("CELERY_BROKER_URL"):
+    CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+else:
+    # kombu's filesystem transport: a broker that needs no server. Producers and consumers
+    # share one folder of message files.
+    _broker_dir = VAR_DIR / "broker"
+    (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
+    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+# Postgres is the record of pending work (DESIGN.md §2); Celery only carries "do it now".
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 120)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 100)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Separate queues so that a slow tenant endpoint never delays emission.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "submit", "sync", "webhooks", "archive")]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- archive storage
+FG_STORAGE_BACKEND = env("FG_STORAGE_BACKEND", "s3" if SERVICES_MODE else "filesystem")
+FG_ARCHIVE_DIR = Path(env("FG_ARCHIVE_DIR") or VAR_DIR / "archive")
+FG_S3_BUCKET = env("FG_S3_BUCKET")
+FG_S3_ENDPOINT_URL = env("FG_S3_ENDPOINT_URL") or None
+FG_S3_REGION = env("FG_S3_REGION", "us-east-1")
+# Legal retention of fiscal files; the project was asked for 5 years (SUPPLEMENT: some read
+# newer rules as 11 years, hence a setting).
+FG_RETENTION_YEARS = env_int("FG_RETENTION_YEARS", 5)
+FG_RETENTION_MODE = env("FG_RETENTION_MODE", "COMPLIANCE")
+if FG_STORAGE_BACKEND not in {"filesystem", "s3"}:
+    raise ImproperlyConfigured("FG_STORAGE_BACKEND must be 'filesystem' or 's3'")
+if FG_STORAGE_BACKEND == "s3" and not FG_S3_BUCKET:
+    raise ImproperlyConfigured("FG_STORAGE_BACKEND=s3 needs FG_S3_BUCKET")
+
+# --- Focus NFe upstream (the bundled sandbox by default)
+FG_SANDBOX_URL = env("FG_SANDBOX_URL", "http://127.0.0.1:8765")
+FOCUS_URL_HOMOLOGACAO = env("FOCUS_URL_HOMOLOGACAO", FG_SANDBOX_URL).rstrip("/")
+FOCUS_URL_PRODUCAO = env("FOCUS_URL_PRODUCAO", FG_SANDBOX_URL).rstrip("/")
+FOCUS_CONNECT_TIMEOUT = env_float("FOCUS_CONNECT_TIMEOUT", 5.0)
+FOCUS_READ_TIMEOUT = env_float("FOCUS_READ_TIMEOUT", 30.0)
+
+# --- health checks
+FG_READYZ_TIMEOUT = env_float("FG_READYZ_TIMEOUT", 2.0)
+
+# --- logging: one line per record, secrets redacted by a filter on every handler.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "core.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": env("FG_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
+
+if SERVICES_MODE:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True

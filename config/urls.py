@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.health import healthz, readyz
+from tenants import api as tenants_api
+from tenants import facade as tenants_facade
+
+api_v1 = [
+    path("api/v1/empresas", tenants_api.EmpresaListCreateApi.as_view()),
+    path("api/v1/empresas/<int:pk>", tenants_api.EmpresaDetailApi.as_view()),
+    path("api/v1/empresas/<int:pk>/disable", tenants_api.EmpresaDisableApi.as_view()),
+    path("api/v1/empresas/<int:pk>/enable", tenants_api.EmpresaEnableApi.as_view()),
+    path("api/v1/api-keys", tenants_api.ApiKeyListCreateApi.as_view()),
+    path("api/v1/api-keys/<int:pk>/revoke", tenants_api.ApiKeyRevokeApi.as_view()),
+]
+
+# The Focus-compatible facade: same paths as Focus NFe v2.
+facade_v2 = [
+    path("v2/empresas", tenants_facade.EmpresasFacade.as_view()),
+    path("v2/empresas/<str:pk>", tenants_facade.EmpresaFacade.as_view()),
+]
+
+urlpatterns = [
+    path("healthz", healthz),
+    path("readyz", readyz),
+    path("admin/", admin.site.urls),
+    path("api/schema", SpectacularAPIView.as_view(authentication_classes=[],
+                                                  permission_classes=[]), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],
+                                                    permission_classes=[])),
+    *api_v1,
+    *facade_v2,
+]

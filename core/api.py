@@ -1,0 +1,34 @@
+"""Base views. The tenant is resolved once, from the API key, and every view passes it on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from core.errors import focus_exception_handler
+from tenants.models import ApiKey, Tenant
+
+
+class TenantAPIView(APIView):
+    """Native API view: authenticated by API key; ``self.tenant`` scopes every selector."""
+
+    tenant: Tenant
+    api_key: ApiKey
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.api_key = request.auth
+        self.tenant = request.auth.tenant
+
+    @property
+    def environment(self) -> str:
+        return self.api_key.environment
+
+
+class FocusAPIView(TenantAPIView):
+    """Facade view under /v2: Focus's error shape, Focus's codes."""
+
+    def get_exception_handler(self):  # type: ignore[no-untyped-def]
+        return focus_exception_handler

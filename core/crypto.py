@@ -1,0 +1,81 @@
+"""Secrets at rest: a Fernet keyring from the environment, with rotation.
+
+``FG_ENCRYPTION_KEYS`` lists keys newest first. New values are encrypted with the newest; every
+listed key can decrypt, so a key is added at the front, ``rotate_encryption_keys`` re-encrypts
+every row, and only then is the old key dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+
+@functools.lru_cache(maxsize=4)
+def _keyring(keys: tuple[str, ...]) -> MultiFernet:
+    if not keys or not all(keys):
+        raise ImproperlyConfigured("FG_ENCRYPTION_KEYS must list at least one Fernet key")
+    try:
+        return MultiFernet([Fernet(key.encode()) for key in keys])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"FG_ENCRYPTION_KEYS holds an invalid key: {exc}") from exc
+
+
+def keyring() -> MultiFernet:
+    # Read on each use (cached per key list) so a settings override takes effect.
+    return _keyring(tuple(settings.FG_ENCRYPTION_KEYS))
+
+
+def encrypt(plain: str) -> str:
+    return keyring().encrypt(plain.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return keyring().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "A stored secret cannot be decrypted with any key in FG_ENCRYPTION_KEYS"
+        ) from exc
+
+
+def is_current(token: str) -> bool:
+    """True when the value is already encrypted under the newest key."""
+    newest = Fernet(settings.FG_ENCRYPTION_KEYS[0].encode())
+    try:
+        newest.decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def mask_secret(value: str | None) -> str:
+    """What may be shown of a secret: its last four characters at most."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return "••••"
+    return "••••" + value[-4:]
+
+
+class EncryptedTextField(models.TextField):
+    """A text column holding Fernet ciphertext; Python code sees the plain value.
+
+    Empty strings are stored empty (not encrypted) so "no token" stays visible to queries.
+    """
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
+        if not value:
+            return value
+        return decrypt(value)
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if not value:
+            return value
+        return encrypt(value)

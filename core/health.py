@@ -1,0 +1,59 @@
+"""/healthz (the process answers) and /readyz (its dependencies answer), both cheap."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from kombu import Connection
+
+from storage.backends import archive_check
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return connection.vendor
+
+
+def _check_broker() -> str:
+    url = settings.CELERY_BROKER_URL
+    timeout = settings.FG_READYZ_TIMEOUT
+    with Connection(
+        url,
+        connect_timeout=timeout,
+        transport_options={**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "socket_timeout": timeout},
+    ) as conn:
+        # One attempt, no retries: readiness must answer quickly, not wait for the broker.
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
+    return url.split("://", 1)[0]
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": _check_database,
+    "broker": _check_broker,
+    "storage": archive_check,
+}
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    report: dict[str, dict[str, object]] = {}
+    for name, check in CHECKS.items():
+        started = time.monotonic()
+        try:
+            detail = check()
+            entry: dict[str, object] = {"ok": True, "backend": detail}
+        except Exception as exc:
+            entry = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        entry["ms"] = round((time.monotonic() - started) * 1000, 1)
+        report[name] = entry
+    ready = all(entry["ok"] for entry in report.values())
+    return JsonResponse({"ready": ready, "checks": report}, status=200 if ready else 503)

@@ -1,0 +1,140 @@
+"""Native API: companies and API keys. Thin views: validate, call a service, render."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.api import TenantAPIView
+from core.errors import ApiError
+from core.pagination import IdCursorPagination
+from tenants import selectors, services
+from tenants.models import Environment
+from tenants.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeyInputSerializer,
+    ApiKeyOutputSerializer,
+    EmpresaInputSerializer,
+    EmpresaOutputSerializer,
+)
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.lower() in {"1", "true", "yes"}
+
+
+class EmpresaListCreateApi(TenantAPIView):
+    @extend_schema(
+        operation_id="empresas_list",
+        parameters=[
+            OpenApiParameter("cnpj", str),
+            OpenApiParameter("cpf", str),
+            OpenApiParameter("is_active", bool),
+        ],
+        responses=EmpresaOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        qs = selectors.empresa_list(
+            tenant=self.tenant,
+            cnpj=request.query_params.get("cnpj"),
+            cpf=request.query_params.get("cpf"),
+            active=_flag(request.query_params.get("is_active")),
+        )
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(EmpresaOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="empresas_create",
+        request=EmpresaInputSerializer,
+        responses={201: EmpresaOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = EmpresaInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        empresa = services.empresa_create(tenant=self.tenant, data=serializer.validated_data)
+        return Response(EmpresaOutputSerializer(empresa).data, status=status.HTTP_201_CREATED)
+
+
+class EmpresaDetailApi(TenantAPIView):
+    @extend_schema(operation_id="empresas_retrieve", responses=EmpresaOutputSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        empresa = selectors.empresa_get(tenant=self.tenant, pk=pk)
+        return Response(EmpresaOutputSerializer(empresa).data)
+
+    @extend_schema(
+        operation_id="empresas_update",
+        request=EmpresaInputSerializer,
+        responses=EmpresaOutputSerializer,
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        empresa = selectors.empresa_get(tenant=self.tenant, pk=pk)
+        serializer = EmpresaInputSerializer(empresa, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        empresa = services.empresa_update(empresa=empresa, data=serializer.validated_data)
+        return Response(EmpresaOutputSerializer(empresa).data)
+
+
+class EmpresaDisableApi(TenantAPIView):
+    @extend_schema(operation_id="empresas_disable", request=None,
+                   responses=EmpresaOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        empresa = selectors.empresa_get(tenant=self.tenant, pk=pk)
+        empresa = services.empresa_set_active(empresa=empresa, active=False)
+        return Response(EmpresaOutputSerializer(empresa).data)
+
+
+class EmpresaEnableApi(TenantAPIView):
+    @extend_schema(operation_id="empresas_enable", request=None,
+                   responses=EmpresaOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        empresa = selectors.empresa_get(tenant=self.tenant, pk=pk)
+        empresa = services.empresa_set_active(empresa=empresa, active=True)
+        return Response(EmpresaOutputSerializer(empresa).data)
+
+
+class ApiKeyListCreateApi(TenantAPIView):
+    @extend_schema(operation_id="api_keys_list", responses=ApiKeyOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(
+            selectors.api_key_list(tenant=self.tenant), request, view=self
+        )
+        return paginator.get_paginated_response(ApiKeyOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="api_keys_create",
+        request=ApiKeyInputSerializer,
+        responses={201: ApiKeyCreatedSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ApiKeyInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        environment = serializer.validated_data["environment"]
+        # A test key must not be a way to mint live keys.
+        if environment == Environment.PRODUCAO and self.environment != Environment.PRODUCAO:
+            raise ApiError(
+                "Only a live key can create live keys.",
+                code="permission_denied",
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        issued = services.api_key_create(
+            tenant=self.tenant,
+            environment=environment,
+            name=serializer.validated_data.get("name", ""),
+        )
+        data = ApiKeyCreatedSerializer(issued.api_key, context={"raw_key": issued.raw}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyRevokeApi(TenantAPIView):
+    @extend_schema(operation_id="api_keys_revoke", request=None,
+                   responses=ApiKeyOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        api_key = selectors.api_key_get(tenant=self.tenant, pk=pk)
+        api_key = services.api_key_revoke(api_key=api_key)
+        return Response(ApiKeyOutputSerializer(api_key).data)

@@ -1,0 +1,85 @@
+"""Focus-style company management under /v2/empresas, mapped onto the tenant's companies.
+
+Deliberate differences from Focus (DESIGN.md §1): the token is a tenant API key, and
+``token_producao`` / ``token_homologacao`` are answered masked — they are the upstream secrets
+the gateway keeps for the tenant. DELETE disables the company instead of destroying it: its
+notes must stay reachable for the retention period.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.api import FocusAPIView
+from core.errors import FocusError, flatten_errors
+from tenants import selectors, services
+from tenants.models import Empresa
+from tenants.serializers import EmpresaInputSerializer, EmpresaOutputSerializer
+
+PAGE_SIZE = 50  # Focus's page size for /v2/empresas
+
+
+def _validated(serializer: serializers.Serializer) -> dict:
+    """Focus's answer for invalid company data: 422 erro_validacao with erros[campo]."""
+    if not serializer.is_valid():
+        erros = [
+            {"codigo": "campo_invalido", "mensagem": message, "campo": field}
+            for field, messages in flatten_errors(serializer.errors).items()
+            for message in messages
+        ]
+        raise FocusError(
+            "erro_validacao", "Dados da empresa inválidos.", status_code=422, erros=erros
+        )
+    return serializer.validated_data
+
+
+def _get(view: FocusAPIView, pk: str) -> Empresa:
+    if not pk.isdigit():
+        raise FocusError("nao_encontrado", "Empresa não encontrada.", status_code=404)
+    return selectors.empresa_get(tenant=view.tenant, pk=pk)
+
+
+class EmpresasFacade(FocusAPIView):
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        qs = selectors.empresa_list(
+            tenant=self.tenant,
+            cnpj=request.query_params.get("cnpj"),
+            cpf=request.query_params.get("cpf"),
+        ).order_by("id")
+        try:
+            offset = max(int(request.query_params.get("offset", 0)), 0)
+        except ValueError:
+            raise FocusError("requisicao_invalida", "offset deve ser um número.") from None
+        total = qs.aggregate(total=Count("id"))["total"]
+        page = qs[offset : offset + PAGE_SIZE]
+        data = EmpresaOutputSerializer(page, many=True).data
+        return Response(data, headers={"X-Total-Count": str(total)})
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request) -> Response:
+        data = _validated(EmpresaInputSerializer(data=request.data))
+        empresa = services.empresa_create(tenant=self.tenant, data=data)
+        return Response(EmpresaOutputSerializer(empresa).data, status=status.HTTP_201_CREATED)
+
+
+class EmpresaFacade(FocusAPIView):
+    @extend_schema(exclude=True)
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(EmpresaOutputSerializer(_get(self, pk)).data)
+
+    @extend_schema(exclude=True)
+    def put(self, request: Request, pk: str) -> Response:
+        empresa = _get(self, pk)
+        data = _validated(EmpresaInputSerializer(empresa, data=request.data, partial=True))
+        empresa = services.empresa_update(empresa=empresa, data=data)
+        return Response(EmpresaOutputSerializer(empresa).data)
+
+    @extend_schema(exclude=True)
+    def delete(self, request: Request, pk: str) -> Response:
+        empresa = services.empresa_set_active(empresa=_get(self, pk), active=False)
+        return Response(EmpresaOutputSerializer(empresa).data)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from tenants.models import ApiKey, Empresa, Environment, Tenant
+from tenants.services import api_key_create, empresa_create, tenant_create
+
+DEMO_TENANT = "Demo"
+DEMO_CNPJ = "11222333000181"
+
+
+class Command(BaseCommand):
+    help = (
+        "Create (once) a demo tenant and company, issue a fresh demo test key (printed once; "
+        "earlier demo keys are revoked) and write the sandbox's company file."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            tenant = Tenant.objects.filter(name=DEMO_TENANT).order_by("id").first()
+            if tenant is None:
+                tenant = tenant_create(name=DEMO_TENANT)
+            empresa = Empresa.objects.filter(tenant=tenant, cnpj=DEMO_CNPJ).first()
+            if empresa is None:
+                empresa = empresa_create(
+                    tenant=tenant,
+                    data={
+                        "cnpj": DEMO_CNPJ,
+                        "nome": "Empresa Demonstração Ltda",
+                        "nome_fantasia": "Demo",
+                        "uf": "SP",
+                        "municipio": "São Paulo",
+                        "codigo_municipio": "3550308",
+                        "inscricao_estadual": "110042490114",
+                        "regime_tributario": 1,
+                        "habilita_nfe": True,
+                        "habilita_nfce": True,
+                        "habilita_nfse": True,
+                        "habilita_nfsen": True,
+                        "token_homologacao": secrets.token_hex(16),
+                        "token_producao": secrets.token_hex(16),
+                    },
+                )
+            ApiKey.objects.filter(tenant=tenant, name="demo", revoked_at=None).update(
+                revoked_at=timezone.now()
+            )
+            issued = api_key_create(
+                tenant=tenant, environment=Environment.HOMOLOGACAO, name="demo"
+            )
+        self._write_sandbox_companies(empresa)
+        base = settings.FG_PUBLIC_URL
+        self.stdout.write(self.style.SUCCESS("Demo tenant ready."))
+        self.stdout.write(f"  tenant:  {tenant.name} (id {tenant.pk})")
+        self.stdout.write(f"  empresa: {empresa.nome} CNPJ {empresa.cnpj} (id {empresa.pk})")
+        self.stdout.write(f"  test key (shown only now): {issued.raw}")
+        self.stdout.write(f"  try:     curl -u {issued.raw}: {base}/api/v1/empresas")
+
+    def _write_sandbox_companies(self, empresa: Empresa) -> None:
+        """The bundled Focus sandbox loads this file so the demo company's tokens work there."""
+        path = settings.VAR_DIR / "sandbox-companies.json"
+        company = {
+            "cnpj": empresa.cnpj,
+            "nome": empresa.nome,
+            "uf": empresa.uf,
+            "regime_tributario": empresa.regime_tributario,
+            "habilita_nfe": empresa.habilita_nfe,
+            "habilita_nfce": empresa.habilita_nfce,
+            "habilita_nfse": empresa.habilita_nfse,
+            "habilita_nfsen_homologacao": empresa.habilita_nfsen,
+            "habilita_nfsen_producao": empresa.habilita_nfsen,
+            "token_homologacao": empresa.token_homologacao,
+            "token_producao": empresa.token_producao,
+        }
+        path.write_text(json.dumps([company], indent=2))
+        path.chmod(0o600)

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from core.crypto import EncryptedTextField, mask_secret
+from core.documents import UF_IBGE
+
+
+class Environment(models.TextChoices):
+    # Focus's two environments; a key's environment is that of every document emitted with it.
+    HOMOLOGACAO = "homologacao", "Homologação (test)"
+    PRODUCAO = "producao", "Produção (live)"
+
+
+class Tenant(models.Model):
+    """A SaaS customer of the gateway."""
+
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A tenant's key: ``fg_test_<id><secret>`` or ``fg_live_<id><secret>``.
+
+    ``public_id`` finds the row; of the whole key only a SHA-256 digest is stored. A slow
+    password hash buys nothing here: the secret is 32 random characters (~190 bits), beyond
+    guessing, and authentication must stay cheap on every request.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    environment = models.CharField(max_length=12, choices=Environment.choices)
+    public_id = models.CharField(max_length=12, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.display_prefix}… ({self.name or 'unnamed'})"
+
+    @property
+    def display_prefix(self) -> str:
+        kind = "test" if self.environment == Environment.HOMOLOGACAO else "live"
+        return f"fg_{kind}_{self.public_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+UF_CHOICES = [(uf, uf) for uf in sorted(UF_IBGE)]
+
+
+class RegimeTributario(models.IntegerChoices):
+    # Focus's codes (SUPPLEMENT.md, empresas).
+    SIMPLES_NACIONAL = 1, "Simples Nacional"
+    SIMPLES_EXCESSO = 2, "Simples Nacional - excesso de sublimite"
+    NORMAL = 3, "Regime normal"
+    MEI = 4, "MEI"
+
+
+class DocType(models.TextChoices):
+    NFE = "nfe", "NFe"
+    NFCE = "nfce", "NFCe"
+    NFSE = "nfse", "NFSe"
+    NFSEN = "nfsen", "NFSe Nacional"
+
+
+class Empresa(models.Model):
+    """A company a tenant emits for. Field names follow Focus's empresas API."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="empresas")
+    # Exactly one of cnpj / cpf (a CPF for rural producers and individuals who emit NFe).
+    cnpj = models.CharField(max_length=14, blank=True)
+    cpf = models.CharField(max_length=11, blank=True)
+    nome = models.CharField(max_length=200)
+    nome_fantasia = models.CharField(max_length=200, blank=True)
+    inscricao_estadual = models.CharField(max_length=20, blank=True)
+    inscricao_municipal = models.CharField(max_length=20, blank=True)
+    regime_tributario = models.PositiveSmallIntegerField(
+        choices=RegimeTributario.choices, null=True, blank=True
+    )
+    email = models.EmailField(blank=True)
+    telefone = models.CharField(max_length=20, blank=True)
+    logradouro = models.CharField(max_length=200, blank=True)
+    numero = models.CharField(max_length=20, blank=True)
+    complemento = models.CharField(max_length=100, blank=True)
+    bairro = models.CharField(max_length=100, blank=True)
+    cep = models.CharField(max_length=8, blank=True)
+    municipio = models.CharField(max_length=100, blank=True)
+    codigo_municipio = models.CharField(max_length=7, blank=True)
+    uf = models.CharField(max_length=2, choices=UF_CHOICES)
+    habilita_nfe = models.BooleanField(default=False)
+    habilita_nfce = models.BooleanField(default=False)
+    habilita_nfse = models.BooleanField(default=False)
+    habilita_nfsen = models.BooleanField(default=False)
+    # Focus tokens, encrypted at rest (core.crypto); never shown except masked.
+    token_homologacao = EncryptedTextField(blank=True, default="")
+    token_producao = EncryptedTextField(blank=True, default="")
+    # Focus's own id, when the gateway manages the company through /v2/empresas.
+    focus_empresa_id = models.CharField(max_length=40, blank=True)
+    certificado_valido_de = models.DateTimeField(null=True, blank=True)
+    certificado_valido_ate = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "cnpj"], condition=~Q(cnpj=""), name="empresa_unique_cnpj"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "cpf"], condition=~Q(cpf=""), name="empresa_unique_cpf"
+            ),
+            models.CheckConstraint(
+                condition=(Q(cnpj="") & ~Q(cpf="")) | (~Q(cnpj="") & Q(cpf="")),
+                name="empresa_cnpj_xor_cpf",
+            ),
+        ]
+        indexes = [models.Index(fields=["cnpj"]), models.Index(fields=["cpf"])]
+
+    def __str__(self) -> str:
+        return f"{self.nome} ({self.documento})"
+
+    @property
+    def documento(self) -> str:
+        return self.cnpj or self.cpf
+
+    def enabled_for(self, doc_type: str) -> bool:
+        return self.is_active and bool(getattr(self, f"habilita_{doc_type}", False))
+
+    def focus_token(self, environment: str) -> str:
+        if environment == Environment.PRODUCAO:
+            return self.token_producao
+        return self.token_homologacao
+
+    @property
+    def token_homologacao_masked(self) -> str:
+        return mask_secret(self.token_homologacao)
+
+    @property
+    def token_producao_masked(self) -> str:
+        return mask_secret(self.token_producao)

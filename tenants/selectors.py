@@ -1,0 +1,33 @@
+"""Reads of tenant-owned objects. Every selector takes the tenant: nothing crosses tenants."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from tenants.models import ApiKey, Empresa, Tenant
+
+
+def empresa_list(*, tenant: Tenant, cnpj: str | None = None, cpf: str | None = None,
+                 active: bool | None = None) -> QuerySet[Empresa]:
+    qs = Empresa.objects.filter(tenant=tenant)
+    if cnpj:
+        qs = qs.filter(cnpj=cnpj)
+    if cpf:
+        qs = qs.filter(cpf=cpf)
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return qs
+
+
+def empresa_get(*, tenant: Tenant, pk: int | str) -> Empresa:
+    # Another tenant's company is a 404, never a 403: its existence is not revealed.
+    return get_object_or_404(Empresa, tenant=tenant, pk=pk)
+
+
+def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(tenant=tenant)
+
+
+def api_key_get(*, tenant: Tenant, pk: int | str) -> ApiKey:
+    return get_object_or_404(ApiKey, tenant=tenant, pk=pk)

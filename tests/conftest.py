@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from tenants.models import Empresa, Environment, Tenant
+from tenants.services import IssuedKey, api_key_create, empresa_create, tenant_create
+
+VALID_CNPJ = "11222333000181"
+OTHER_CNPJ = "12ABC34501DE35"  # the Receita's own example of an alphanumeric CNPJ
+
+
+@dataclass
+class Actor:
+    """A tenant with a test key, and a client authenticated with it."""
+
+    tenant: Tenant
+    key: IssuedKey
+    client: APIClient
+
+
+def basic(raw_key: str) -> str:
+    return "Basic " + base64.b64encode(f"{raw_key}:".encode()).decode()
+
+
+def make_actor(name: str, environment: str = Environment.HOMOLOGACAO) -> Actor:
+    tenant = tenant_create(name=name)
+    key = api_key_create(tenant=tenant, environment=environment, name="tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=basic(key.raw))
+    return Actor(tenant=tenant, key=key, client=client)
+
+
+@pytest.fixture
+def actor(db: None) -> Actor:
+    return make_actor("Acme SaaS")
+
+
+@pytest.fixture
+def other(db: None) -> Actor:
+    """A second tenant: every test that reads or writes should show it sees none of this."""
+    return make_actor("Other SaaS")
+
+
+@pytest.fixture
+def empresa_payload() -> Callable[..., dict]:
+    def build(**overrides: object) -> dict:
+        data: dict = {
+            "cnpj": VALID_CNPJ,
+            "nome": "Padaria Exemplo Ltda",
+            "nome_fantasia": "Padaria",
+            "uf": "SP",
+            "codigo_municipio": "3550308",
+            "municipio": "São Paulo",
+            "regime_tributario": 1,
+            "habilita_nfe": True,
+            "token_homologacao": "focus-homolog-token-123456",
+            "token_producao": "focus-prod-token-abcdef",
+        }
+        data.update(overrides)
+        return {k: v for k, v in data.items() if v is not None}
+
+    return build
+
+
+@pytest.fixture
+def make_empresa(empresa_payload: Callable[..., dict]) -> Callable[..., Empresa]:
+    def build(tenant: Tenant, **overrides: object) -> Empresa:
+        return empresa_create(tenant=tenant, data=empresa_payload(**overrides))
+
+    return build
