@@ -293,6 +293,10 @@ FOCUS_URL_PRODUCAO = env("FOCUS_URL_PRODUCAO", FG_SANDBOX_URL).rstrip("/")
 FOCUS_CONNECT_TIMEOUT = env_float("FOCUS_CONNECT_TIMEOUT", 5.0)
 FOCUS_READ_TIMEOUT = env_float("FOCUS_READ_TIMEOUT", 30.0)
 
+# --- fiscal changes (fiscal/changes.py): who hears of every note state change, in the same
+# transaction. Each entry is "module.function" taking a FiscalChange.
+FG_CHANGE_SUBSCRIBERS: list[str] = []
+
 # --- health checks
 FG_READYZ_TIMEOUT = env_float("FG_READYZ_TIMEOUT", 2.0)
 

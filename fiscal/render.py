@@ -1,0 +1,61 @@
+"""A note as the facade shows it: Focus's consulta JSON with our ref and our file paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fiscal.models import Note
+
+# completa=1 extras (SUPPLEMENT.md, "completa=1"): shown only when asked for.
+COMPLETA_KEYS = (
+    "requisicao_nota_fiscal", "protocolo_nota_fiscal", "requisicao_cancelamento",
+    "protocolo_cancelamento", "requisicao_carta_correcao", "protocolo_carta_correcao",
+)
+
+
+def gateway_file_path(note: Note, field: str, *, attempt: int | None = None) -> str:
+    """Our path for one ``caminho_*`` field of a note (served by the storage app).
+
+    ``attempt`` addresses the files of an earlier attempt: 0 is ``tentativa_anterior``,
+    1.. the entries of ``tentativas_anteriores``.
+    """
+    name = field.removeprefix("caminho_")
+    if attempt is None:
+        return f"/v2/arquivos/{note.pk}/{name}"
+    return f"/v2/arquivos/{note.pk}/tentativa-{attempt}/{name}"
+
+
+def _rewrite_paths(data: dict[str, Any], note: Note, attempt: int | None = None) -> None:
+    for key, value in list(data.items()):
+        if key.startswith("caminho_") and isinstance(value, str) and value.startswith("/"):
+            data[key] = gateway_file_path(note, key, attempt=attempt)
+
+
+def note_consulta(note: Note, *, completa: bool = False) -> dict[str, Any]:
+    """The GET /v2/<doc>/<ref> body for a note, whatever Focus has told us so far."""
+    data: dict[str, Any] = {
+        key: value for key, value in (note.upstream or {}).items()
+        if completa or key not in COMPLETA_KEYS
+    }
+    # Our own record wins over the last upstream body: it is what the gateway settled on.
+    data["ref"] = note.ref
+    data["status"] = note.status
+    for key in ("status_sefaz", "mensagem_sefaz"):
+        if getattr(note, key):
+            data[key] = getattr(note, key)
+    if note.erros:
+        data["erros"] = note.erros
+    _rewrite_paths(data, note)
+    if isinstance(data.get("tentativa_anterior"), dict):
+        previous = dict(data["tentativa_anterior"])
+        _rewrite_paths(previous, note, attempt=0)
+        data["tentativa_anterior"] = previous
+    if isinstance(data.get("tentativas_anteriores"), list):
+        rewritten = []
+        for index, item in enumerate(data["tentativas_anteriores"], start=1):
+            item = dict(item) if isinstance(item, dict) else item
+            if isinstance(item, dict):
+                _rewrite_paths(item, note, attempt=index)
+            rewritten.append(item)
+        data["tentativas_anteriores"] = rewritten
+    return data
