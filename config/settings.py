@@ -293,9 +293,102 @@ FOCUS_URL_PRODUCAO = env("FOCUS_URL_PRODUCAO", FG_SANDBOX_URL).rstrip("/")
 FOCUS_CONNECT_TIMEOUT = env_float("FOCUS_CONNECT_TIMEOUT", 5.0)
 FOCUS_READ_TIMEOUT = env_float("FOCUS_READ_TIMEOUT", 30.0)
 
+# --- the note lifecycle (fiscal/services.py)
+# POST to Focus inside the tenant's request, bounded by FG_INLINE_SUBMIT_TIMEOUT, so the tenant
+# sees Focus's own answer; false = queueing mode (always 202, the worker submits).
+FG_INLINE_SUBMIT = env_bool("FG_INLINE_SUBMIT", default=True)
+FG_INLINE_SUBMIT_TIMEOUT = env_float("FG_INLINE_SUBMIT_TIMEOUT", 3.0)
+# A new note is claimed for the on_commit fast path; the dispatcher takes it after this grace.
+FG_FASTPATH_GRACE = env_int("FG_FASTPATH_GRACE", 15)
+# A claimed step's lease: longer than any Focus call, so only a dead worker's claim expires.
+FG_CLAIM_LEASE = env_int("FG_CLAIM_LEASE", int(FOCUS_CONNECT_TIMEOUT + FOCUS_READ_TIMEOUT) + 30)
+# Seconds between retries after an upstream failure, by attempt (the last one repeats).
+FG_RETRY_SCHEDULE = [
+    float(x) for x in env_list("FG_RETRY_SCHEDULE", "2,5,15,30,60,120,300,600,1800,3600")
+]
+# Seconds between polls of a note Focus is processing, by poll (the last one repeats).
+FG_SYNC_SCHEDULE = [
+    float(x) for x in env_list("FG_SYNC_SCHEDULE", "2,3,5,10,20,30,60,120,300,600,1800,3600")
+]
+# First poll after Focus accepted a note: soon without hooks, later when a hook will tell us.
+FG_SYNC_FIRST_DELAY = env_float("FG_SYNC_FIRST_DELAY", 1.0)
+FG_SYNC_FIRST_DELAY_HOOKED = env_float("FG_SYNC_FIRST_DELAY_HOOKED", 30.0)
+# Focus works on async documents for up to 7 days; a note still processing after this is stuck.
+FG_SYNC_HORIZON = env_int("FG_SYNC_HORIZON", 7 * 86400)
+# Focus's rate limit per token and minute, and the share kept free for urgent calls.
+FG_FOCUS_RATE_LIMIT = env_int("FG_FOCUS_RATE_LIMIT", 100)
+FG_FOCUS_BUDGET_RESERVE = env_float("FG_FOCUS_BUDGET_RESERVE", 0.3)
+# Events of the hooks the gateway registers at Focus for each company.
+FG_FOCUS_HOOK_EVENTS = env_list(
+    "FG_FOCUS_HOOK_EVENTS", "nfe,nfse,nfsen,inutilizacao,nfce_contingencia"
+)
+# Register Focus hooks (needs FG_PUBLIC_URL reachable from Focus); polling works without.
+FG_FOCUS_HOOKS_ENABLED = env_bool("FG_FOCUS_HOOKS_ENABLED", default=True)
+
+# --- cache: the shared Focus request budget lives here (Redis when one is configured)
+_redis_url = env("FG_REDIS_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
+if _redis_url:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": _redis_url, "KEY_PREFIX": env("FG_CACHE_PREFIX", "fg")}
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                    "LOCATION": str(VAR_DIR / "cache")}
+    }
+
+CELERY_BEAT_SCHEDULE["dispatch-notes"] = {
+    "task": "fiscal.tasks.dispatch_notes", "schedule": 1.0, "options": {"expires": 5},
+}
+CELERY_BEAT_SCHEDULE["reconcile-focus-hooks"] = {
+    "task": "fiscal.tasks.reconcile_focus_hooks", "schedule": 3600.0,
+}
+
 # --- fiscal changes (fiscal/changes.py): who hears of every note state change, in the same
 # transaction. Each entry is "module.function" taking a FiscalChange.
-FG_CHANGE_SUBSCRIBERS: list[str] = []
+FG_CHANGE_SUBSCRIBERS: list[str] = [
+    "webhooks.services.on_fiscal_change",
+]
+
+# --- webhooks (webhooks/): signed deliveries to tenant URLs, scheduled in Postgres.
+# Loopback receivers (127.0.0.0/8, ::1) are refused unless this is set: local development and
+# tests only. Private, link-local, CGNAT and metadata addresses are always refused.
+FG_WEBHOOKS_ALLOW_LOOPBACK = env_bool("FG_WEBHOOKS_ALLOW_LOOPBACK", False)
+# Services mode delivers to https URLs only.
+FG_WEBHOOKS_REQUIRE_HTTPS = env_bool("FG_WEBHOOKS_REQUIRE_HTTPS", SERVICES_MODE)
+# Seconds one attempt may take in all (connect + send + answer), and to connect.
+FG_WEBHOOKS_TIMEOUT = env_float("FG_WEBHOOKS_TIMEOUT", 10.0)
+FG_WEBHOOKS_CONNECT_TIMEOUT = env_float("FG_WEBHOOKS_CONNECT_TIMEOUT", 3.0)
+# Seconds between failed attempts (about three days in all), each stretched by +/- jitter.
+FG_WEBHOOKS_RETRY_SCHEDULE = [
+    int(value) for value in env_list(
+        "FG_WEBHOOKS_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000,36000,50400,72000"
+    )
+]
+FG_WEBHOOKS_RETRY_JITTER = env_float("FG_WEBHOOKS_RETRY_JITTER", 0.2)
+# A receiver's Retry-After is honoured up to this many seconds.
+FG_WEBHOOKS_MAX_RETRY_AFTER = env_int("FG_WEBHOOKS_MAX_RETRY_AFTER", 86400)
+# Deliveries in flight at once per endpoint: a hanging endpoint holds at most this many workers.
+FG_WEBHOOKS_MAX_IN_FLIGHT = env_int("FG_WEBHOOKS_MAX_IN_FLIGHT", 4)
+# Deliveries claimed per dispatcher run.
+FG_WEBHOOKS_DISPATCH_BATCH = env_int("FG_WEBHOOKS_DISPATCH_BATCH", 500)
+# A claim older than this many seconds is taken back (its worker died or its message was lost).
+FG_WEBHOOKS_CLAIM_TIMEOUT = env_int("FG_WEBHOOKS_CLAIM_TIMEOUT", 90)
+# An endpoint failing without a single success for this many hours is disabled.
+FG_WEBHOOKS_DISABLE_AFTER_HOURS = env_float("FG_WEBHOOKS_DISABLE_AFTER_HOURS", 120.0)
+# After a secret rotation the old secret also signs for this many hours.
+FG_WEBHOOKS_ROTATION_OVERLAP_HOURS = env_float("FG_WEBHOOKS_ROTATION_OVERLAP_HOURS", 24.0)
+# Bytes of a receiver's answer kept on the attempt.
+FG_WEBHOOKS_RESPONSE_MAX_BYTES = env_int("FG_WEBHOOKS_RESPONSE_MAX_BYTES", 2048)
+CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
+    "task": "webhooks.tasks.dispatch_deliveries",
+    "schedule": env_float("FG_WEBHOOKS_DISPATCH_INTERVAL", 1.0),
+    # A tick nobody ran in time is dropped: the next one finds the same rows.
+    "options": {"queue": "webhooks", "expires": 10},
+}
 
 # --- health checks
 FG_READYZ_TIMEOUT = env_float("FG_READYZ_TIMEOUT", 2.0)
@@ -318,6 +411,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("FG_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # httpx logs every request URL at INFO; fiscal.focus logs what matters, redacted.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import healthz, readyz
+from fiscal import api as fiscal_api
+from fiscal import facade as fiscal_facade
 from tenants import api as tenants_api
 from tenants import facade as tenants_facade
 
@@ -15,18 +17,27 @@ api_v1 = [
     path("api/v1/empresas/<int:pk>/enable", tenants_api.EmpresaEnableApi.as_view()),
     path("api/v1/api-keys", tenants_api.ApiKeyListCreateApi.as_view()),
     path("api/v1/api-keys/<int:pk>/revoke", tenants_api.ApiKeyRevokeApi.as_view()),
+    path("api/v1/notes", fiscal_api.NoteListApi.as_view()),
+    path("api/v1/notes/<int:pk>", fiscal_api.NoteDetailApi.as_view()),
+    path("api/v1/notes/<int:pk>/sync", fiscal_api.NoteSyncApi.as_view()),
 ]
 
 # The Focus-compatible facade: same paths as Focus NFe v2.
 facade_v2 = [
     path("v2/empresas", tenants_facade.EmpresasFacade.as_view()),
     path("v2/empresas/<str:pk>", tenants_facade.EmpresaFacade.as_view()),
+    re_path(r"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)$", fiscal_facade.NoteEmitFacade.as_view()),
+    re_path(
+        r"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)/(?P<ref>[A-Za-z0-9_.-]+)$",
+        fiscal_facade.NoteQueryFacade.as_view(),
+    ),
 ]
 
 urlpatterns = [
     path("healthz", healthz),
     path("readyz", readyz),
     path("admin/", admin.site.urls),
+    path("focus/hooks/<int:hook_id>", fiscal_facade.focus_hook_receiver),
     path("api/schema", SpectacularAPIView.as_view(authentication_classes=[],
                                                   permission_classes=[]), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from core.crypto import EncryptedTextField
 from tenants.models import DocType, Empresa, Environment, Tenant
 
 
@@ -97,6 +98,10 @@ class Note(models.Model):
     claim_token = models.CharField(max_length=32, blank=True)
     # Why the step is due: hook-triggered syncs jump the queue of scheduled polls.
     priority = models.PositiveSmallIntegerField(default=0)
+    # We sent a POST and do not know whether Focus has it: the next step must be a read.
+    in_doubt = models.BooleanField(default=False)
+    # How many times the tenant has sent this ref (a ref may be re-sent after erro_autorizacao).
+    tenant_attempt = models.PositiveIntegerField(default=1)
     submit_attempts = models.PositiveIntegerField(default=0)
     sync_attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -239,3 +244,34 @@ class Inutilizacao(models.Model):
 
     def __str__(self) -> str:
         return f"{self.modelo}/{self.serie} {self.numero_inicial}-{self.numero_final}"
+
+
+class FocusHook(models.Model):
+    """A hook (gatilho) the gateway registered at Focus for one company, event and environment.
+
+    Focus posts the document's consulta JSON to ``url`` with ``secret`` in the Authorization
+    header; the receiver compares it in constant time.
+    """
+
+    empresa = models.ForeignKey(Empresa, on_delete=models.CASCADE, related_name="focus_hooks")
+    environment = models.CharField(max_length=12, choices=Environment.choices)
+    event = models.CharField(max_length=32)
+    focus_id = models.CharField(max_length=64, blank=True)
+    # Random, encrypted at rest; also the last path segment is our own id, not the secret.
+    secret = EncryptedTextField()
+    url = models.URLField(max_length=500, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_received_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["empresa", "environment", "event"], name="focushook_unique_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} hook of {self.empresa_id} ({self.environment})"

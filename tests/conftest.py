@@ -35,6 +35,14 @@ def make_actor(name: str, environment: str = Environment.HOMOLOGACAO) -> Actor:
     return Actor(tenant=tenant, key=key, client=client)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """The Focus request budget lives in the cache: each test starts with a full one."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def actor(db: None) -> Actor:
     return make_actor("Acme SaaS")

@@ -26,7 +26,7 @@ from tenants.models import Environment
 logger = logging.getLogger("fiscal.focus")
 
 
-class FocusError(Exception):
+class FocusUpstreamError(Exception):
     """Base of every Focus failure. ``sent``: the request may have reached Focus."""
 
     sent = True
@@ -37,11 +37,11 @@ class FocusError(Exception):
             self.sent = sent
 
 
-class FocusTimeout(FocusError):
+class FocusTimeout(FocusUpstreamError):
     """No answer in time. Focus may have the request (ambiguous)."""
 
 
-class FocusUnavailable(FocusError):
+class FocusUnavailable(FocusUpstreamError):
     """Connection refused or reset, or a 5xx. ``sent`` False only when nothing left our side."""
 
     def __init__(self, message: str, *, sent: bool, status_code: int | None = None) -> None:
@@ -49,11 +49,11 @@ class FocusUnavailable(FocusError):
         self.status_code = status_code
 
 
-class FocusMalformed(FocusError):
+class FocusMalformed(FocusUpstreamError):
     """Focus answered 2xx with a body that is not JSON: it got the request, we lost the answer."""
 
 
-class FocusRateLimited(FocusError):
+class FocusRateLimited(FocusUpstreamError):
     """429: Focus did not process the request. Wait ``retry_after`` seconds."""
 
     sent = False
@@ -63,7 +63,7 @@ class FocusRateLimited(FocusError):
         self.retry_after = retry_after
 
 
-class FocusRejected(FocusError):
+class FocusRejected(FocusUpstreamError):
     """A 4xx with Focus's error body: Focus processed the request and refused it."""
 
     def __init__(self, status_code: int, body: Any) -> None:
@@ -232,7 +232,8 @@ class FocusClient:
             headers=dict(response.headers),
         )
 
-    def _log(self, error: FocusError, method: str, path: str, started: float) -> FocusError:
+    def _log(self, error: FocusUpstreamError, method: str, path: str,
+             started: float) -> FocusUpstreamError:
         logger.warning(
             "focus %s %s failed after %.0fms (token %s): %s",
             method, path, (time.monotonic() - started) * 1000, self.fingerprint, error,

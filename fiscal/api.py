@@ -1,0 +1,43 @@
+"""Native API for notes: list and search, one note with its timeline, sync now."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.api import TenantAPIView
+from core.pagination import IdCursorPagination
+from fiscal import selectors, services
+from fiscal.serializers import NoteDetailSerializer, NoteFilterSerializer, NoteListSerializer
+
+
+class NoteListApi(TenantAPIView):
+    @extend_schema(operation_id="notes_list", parameters=[NoteFilterSerializer],
+                   responses=NoteListSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = NoteFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.note_list(tenant=self.tenant, **filters.validated_data)
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(NoteListSerializer(page, many=True).data)
+
+
+def _detail(note) -> dict:  # type: ignore[no-untyped-def]
+    timeline = selectors.note_timeline(note=note)
+    return NoteDetailSerializer(note, context={"timeline": timeline}).data
+
+
+class NoteDetailApi(TenantAPIView):
+    @extend_schema(operation_id="notes_retrieve", responses=NoteDetailSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(_detail(selectors.note_get(tenant=self.tenant, pk=pk)))
+
+
+class NoteSyncApi(TenantAPIView):
+    @extend_schema(operation_id="notes_sync", request=None, responses={202: NoteDetailSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        note = selectors.note_get(tenant=self.tenant, pk=pk)
+        note = services.note_request_sync(note=note, reason="tenant asked through the API")
+        return Response(_detail(note), status=202)

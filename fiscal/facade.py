@@ -1,0 +1,86 @@
+"""The Focus-compatible facade for notes: POST /v2/<doc>?ref=, GET /v2/<doc>/<ref>."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.api import FocusAPIView
+from core.errors import FocusError
+from core.parsers import StrictJSONParser
+from fiscal import selectors, services, tasks
+from fiscal.hooks import hook_authenticate, hook_receive
+from fiscal.models import NoteStatus
+from fiscal.render import note_consulta
+
+
+def _rewrite_answer(note: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Focus's own answer, with our ref and our file paths."""
+    rendered = note_consulta(note)
+    return {**body, **{k: v for k, v in rendered.items() if k in body or k == "ref"}}
+
+
+class NoteEmitFacade(FocusAPIView):
+    @extend_schema(exclude=True)
+    def post(self, request: Request, doc_type: str) -> Response:
+        accepted = services.note_accept(
+            api_key=self.api_key, doc_type=doc_type, ref=request.query_params.get("ref"),
+            payload=request.data,
+        )
+        note = accepted.note
+        if settings.FG_INLINE_SUBMIT or doc_type == "nfce":
+            # Persisted and committed first; now try Focus within a short deadline so the
+            # tenant sees Focus's own answer. Past it, the note carries on in the background.
+            result = services.note_run_step(
+                note_id=note.pk, token=accepted.claim_token, urgent=True,
+                timeout=settings.FG_INLINE_SUBMIT_TIMEOUT,
+            )
+            note = result.note
+            if result.upstream_status is not None:
+                body = result.upstream_body if isinstance(result.upstream_body, dict) else {}
+                if result.upstream_status >= 400:
+                    return Response(body, status=result.upstream_status)
+                return Response(_rewrite_answer(note, body), status=result.upstream_status)
+        else:
+            tasks.enqueue_step(note.pk, "submit", accepted.claim_token)
+        status_code = 201 if note.status != NoteStatus.PROCESSANDO else 202
+        return Response(note_consulta(note), status=status_code)
+
+
+class NoteQueryFacade(FocusAPIView):
+    @extend_schema(exclude=True)
+    def get(self, request: Request, doc_type: str, ref: str) -> Response:
+        note = selectors.note_by_ref(
+            tenant=self.tenant, environment=self.environment, doc_type=doc_type, ref=ref
+        )
+        if note is None:
+            raise FocusError("nao_encontrado", "Nota fiscal não encontrada", status_code=404)
+        completa = request.query_params.get("completa") == "1"
+        return Response(note_consulta(note, completa=completa))
+
+
+@csrf_exempt
+@require_POST
+def focus_hook_receiver(request: HttpRequest, hook_id: int) -> JsonResponse:
+    """Where Focus posts our hooks. Answers 2xx only once the delivery is recorded."""
+    hook = hook_authenticate(hook_id=hook_id, presented=request.headers.get("Authorization"))
+    if hook is None:
+        return JsonResponse({"codigo": "permissao_negada", "mensagem": "hook desconhecido"},
+                            status=403)
+    try:
+        body = StrictJSONParser().parse(request, "application/json", {})
+    except Exception:  # noqa: BLE001 - any unreadable body is the sender's fault
+        return JsonResponse({"codigo": "requisicao_invalida", "mensagem": "JSON inválido"},
+                            status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"codigo": "requisicao_invalida", "mensagem": "JSON inválido"},
+                            status=400)
+    note = hook_receive(hook=hook, body=body)
+    return JsonResponse({"recebido": True, "nota": bool(note)})

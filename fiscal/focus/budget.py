@@ -1,0 +1,81 @@
+"""A shared request budget per Focus token, across every worker and web process.
+
+Focus allows 100 requests a minute per token, shared by every company that issues through it
+(SUPPLEMENT.md, "Rate limit"). The budget lives in the Django cache (Redis in services mode, so
+all processes share it): one counter per token and minute, corrected by what Focus tells us in
+``Rate-Limit-*`` headers.
+
+- Urgent calls (submits, hook-triggered and operator syncs, inline operations) may use the
+  whole window.
+- Scheduled polls are background work: they keep ``FG_FOCUS_BUDGET_RESERVE`` of the window free
+  for urgent calls, and one tenant's polls may not take more than a fair share of the window
+  while other tenants poll through the same token.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+WINDOW = 60  # seconds, Focus's window
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: float = 0.0
+
+
+def _window_start(now: float) -> int:
+    return int(now // WINDOW) * WINDOW
+
+
+def _incr(key: str) -> int:
+    # add() is a no-op when the key exists; incr() is atomic on Redis.
+    cache.add(key, 0, timeout=WINDOW * 2)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=WINDOW * 2)
+        return 1
+
+
+def acquire(*, fingerprint: str, tenant_id: int, urgent: bool,
+            now: float | None = None) -> Decision:
+    """Take one request from the token's budget, or say how long to wait."""
+    now = time.time() if now is None else now
+    start = _window_start(now)
+    limit = settings.FG_FOCUS_RATE_LIMIT
+    retry = float(start + WINDOW - now) + 0.05
+    blocked_until = cache.get(f"fg:focus:{fingerprint}:blocked_until")
+    if blocked_until and blocked_until > now:
+        return Decision(False, blocked_until - now)
+    if not urgent:
+        reserve = math.ceil(limit * settings.FG_FOCUS_BUDGET_RESERVE)
+        used = cache.get(f"fg:focus:{fingerprint}:{start}", 0)
+        if used >= limit - reserve:
+            return Decision(False, retry)
+        tenants_key = f"fg:focus:{fingerprint}:{start}:tenants"
+        tenants = cache.get(tenants_key, set()) | {tenant_id}
+        cache.set(tenants_key, tenants, timeout=WINDOW * 2)
+        share = math.ceil((limit - reserve) / len(tenants))
+        mine = cache.get(f"fg:focus:{fingerprint}:{start}:t{tenant_id}", 0)
+        if len(tenants) > 1 and mine >= share:
+            return Decision(False, retry)
+        _incr(f"fg:focus:{fingerprint}:{start}:t{tenant_id}")
+    used = _incr(f"fg:focus:{fingerprint}:{start}")
+    if used > limit:
+        return Decision(False, retry)
+    return Decision(True)
+
+
+def observe(*, fingerprint: str, remaining: int | None, reset: float | None,
+            now: float | None = None) -> None:
+    """Learn from Focus's Rate-Limit headers (or a 429): stop before Focus has to refuse."""
+    now = time.time() if now is None else now
+    if remaining is not None and reset is not None and remaining <= 0:
+        cache.set(f"fg:focus:{fingerprint}:blocked_until", now + reset, timeout=int(reset) + 1)

@@ -1,0 +1,62 @@
+"""Reads of notes. Every selector takes the tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from fiscal.models import Note, NoteEvent
+from tenants.models import Tenant
+
+
+def note_by_ref(*, tenant: Tenant, environment: str, doc_type: str, ref: str) -> Note | None:
+    return (
+        Note.objects.select_related("empresa")
+        .filter(tenant=tenant, environment=environment, doc_type=doc_type, ref=ref)
+        .first()
+    )
+
+
+def note_list(
+    *,
+    tenant: Tenant,
+    doc_type: str | None = None,
+    status: str | None = None,
+    empresa_id: int | None = None,
+    environment: str | None = None,
+    ref: str | None = None,
+    chave: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    stuck: bool | None = None,
+) -> QuerySet[Note]:
+    qs = Note.objects.filter(tenant=tenant).select_related("empresa")
+    if doc_type:
+        qs = qs.filter(doc_type=doc_type)
+    if status:
+        qs = qs.filter(status=status)
+    if empresa_id:
+        qs = qs.filter(empresa_id=empresa_id)
+    if environment:
+        qs = qs.filter(environment=environment)
+    if ref:
+        qs = qs.filter(ref=ref)
+    if chave:
+        qs = qs.filter(chave=chave)
+    if created_from:
+        qs = qs.filter(created_at__gte=created_from)
+    if created_to:
+        qs = qs.filter(created_at__lt=created_to)
+    if stuck is not None:
+        qs = qs.filter(stuck_at__isnull=not stuck)
+    return qs
+
+
+def note_get(*, tenant: Tenant, pk: int) -> Note:
+    return get_object_or_404(Note.objects.select_related("empresa"), tenant=tenant, pk=pk)
+
+
+def note_timeline(*, note: Note) -> QuerySet[NoteEvent]:
+    return NoteEvent.objects.filter(note=note).order_by("id")

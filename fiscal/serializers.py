@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from fiscal.models import Note, NoteEvent, NoteStatus
+from tenants.models import DocType, Environment
+
+
+class NoteFilterSerializer(serializers.Serializer):
+    doc_type = serializers.ChoiceField(choices=DocType.choices, required=False)
+    status = serializers.ChoiceField(choices=NoteStatus.choices, required=False)
+    empresa = serializers.IntegerField(required=False, source="empresa_id")
+    environment = serializers.ChoiceField(choices=Environment.choices, required=False)
+    ref = serializers.CharField(required=False, max_length=100)
+    chave = serializers.CharField(required=False, max_length=50)
+    created_from = serializers.DateTimeField(required=False)
+    created_to = serializers.DateTimeField(required=False)
+    stuck = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class NoteListSerializer(serializers.ModelSerializer):
+    empresa_cnpj = serializers.CharField(source="empresa.documento", read_only=True)
+
+    class Meta:
+        model = Note
+        fields = [
+            "id", "doc_type", "environment", "ref", "status", "status_sefaz", "mensagem_sefaz",
+            "chave", "numero", "serie", "empresa", "empresa_cnpj", "created_at", "updated_at",
+            "settled_at", "stuck_at", "next_action", "next_action_at",
+        ]
+
+
+class NoteEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = NoteEvent
+        fields = ["id", "kind", "message", "data", "created_at"]
+
+
+class NoteDetailSerializer(NoteListSerializer):
+    timeline = serializers.SerializerMethodField()
+
+    class Meta(NoteListSerializer.Meta):
+        fields = [
+            *NoteListSerializer.Meta.fields, "protocolo", "codigo_verificacao", "erros",
+            "contingencia_offline", "contingencia_offline_efetivada", "tentativa_anterior",
+            "tentativas_anteriores", "submit_attempts", "sync_attempts", "last_error",
+            "authorized_at", "payload", "timeline",
+        ]
+
+    def get_timeline(self, obj: Note) -> list[dict]:
+        return NoteEventSerializer(self.context["timeline"], many=True).data

@@ -1,0 +1,55 @@
+"""Thin Celery tasks: load by id, call one service, classify. Postgres holds the schedule."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from kombu.exceptions import OperationalError
+
+from fiscal import services
+from fiscal.hooks import empresa_sync_hooks
+from tenants.models import Empresa
+
+logger = logging.getLogger("fiscal.tasks")
+
+QUEUES = {"submit": "submit", "sync": "sync"}
+
+
+def enqueue_step(note_id: int, action: str, token: str) -> bool:
+    """Hand a claimed step to a worker. If the broker is down the claim's lease runs out and
+    the dispatcher takes the note again: nothing is lost."""
+    try:
+        note_step.apply_async((note_id, token), queue=QUEUES.get(action, "sync"), retry=False)
+    except OperationalError as exc:
+        logger.warning("broker unavailable, note %s waits for the dispatcher: %s", note_id, exc)
+        return False
+    return True
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def note_step(note_id: int, token: str) -> None:
+    claimed = services.note_claim(note_id=note_id, token=token)
+    if claimed:
+        services.note_run_step(note_id=note_id, token=claimed)
+
+
+@shared_task(ignore_result=True)
+def dispatch_notes() -> int:
+    claimed = services.dispatch_due_notes()
+    for note_id, action, token in claimed:
+        enqueue_step(note_id, action, token)
+    return len(claimed)
+
+
+@shared_task(ignore_result=True)
+def sync_empresa_hooks(empresa_id: int) -> None:
+    empresa = Empresa.objects.filter(pk=empresa_id).first()
+    if empresa:
+        empresa_sync_hooks(empresa=empresa)
+
+
+@shared_task(ignore_result=True)
+def reconcile_focus_hooks() -> None:
+    for empresa_id in Empresa.objects.filter(is_active=True).values_list("pk", flat=True):
+        sync_empresa_hooks.apply_async((empresa_id,), queue="sync")

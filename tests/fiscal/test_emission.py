@@ -1,0 +1,168 @@
+"""Emission through the facade: persisted first, Focus's answer shown, driven to a result."""
+
+from __future__ import annotations
+
+from fiscal.models import NextAction, Note, NoteEvent, NoteStatus
+from tenants.models import Empresa
+from tests.conftest import VALID_CNPJ, Actor
+from tests.fiscal.conftest import Upstream, drive
+from tests.sandbox.helpers import HOMOLOGACAO_NOME, nfe_payload, nfse_payload, nfsen_payload
+
+
+def emit(actor: Actor, ref: str, payload: dict, doc_type: str = "nfe"):
+    return actor.client.post(f"/v2/{doc_type}?ref={ref}", payload, format="json")
+
+
+def test_nfe_is_accepted_with_focus_answer_and_settles(actor: Actor, other: Actor,
+                                                       empresa: Empresa,
+                                                       upstream: Upstream) -> None:
+    response = emit(actor, "pedido-1", nfe_payload(VALID_CNPJ))
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["ref"] == "pedido-1"
+    assert body["status"] == "processando_autorizacao"
+    note = Note.objects.get(ref="pedido-1")
+    assert note.upstream_ref != "pedido-1"
+    assert note.next_action == NextAction.SYNC and not note.in_doubt
+
+    note = drive(note, upstream=upstream)
+    assert note.status == NoteStatus.AUTORIZADO
+    assert len(note.chave) == 44 and note.numero and note.protocolo
+    assert upstream.counter(note.upstream_ref)["documents_created"] == 1
+    assert upstream.counter(note.upstream_ref)["posts"] == 1
+
+    consulta = actor.client.get("/v2/nfe/pedido-1").json()
+    assert consulta["status"] == "autorizado"
+    assert consulta["ref"] == "pedido-1"
+    assert consulta["chave_nfe"] == "NFe" + note.chave  # as Focus writes it
+    assert consulta["caminho_xml_nota_fiscal"] == f"/v2/arquivos/{note.pk}/xml_nota_fiscal"
+    assert "requisicao_nota_fiscal" not in consulta
+    completa = actor.client.get("/v2/nfe/pedido-1?completa=1").json()
+    assert "protocolo_nota_fiscal" in completa
+    # the other tenant cannot see it, not even under the same ref
+    hidden = other.client.get("/v2/nfe/pedido-1")
+    assert hidden.status_code == 404
+    assert hidden.json()["codigo"] == "nao_encontrado"
+
+    kinds = list(note.events.values_list("kind", flat=True))
+    assert kinds[:2] == [NoteEvent.Kind.CREATED, NoteEvent.Kind.SUBMITTED]
+    assert NoteEvent.Kind.STATUS_CHANGED in kinds
+
+
+def test_nfse_and_nfse_nacional_settle(actor: Actor, empresa: Empresa,
+                                       upstream: Upstream) -> None:
+    assert emit(actor, "s-1", nfse_payload(VALID_CNPJ), "nfse").status_code == 202
+    assert emit(actor, "n-1", nfsen_payload(VALID_CNPJ), "nfsen").status_code == 202
+    nfse = drive(Note.objects.get(ref="s-1"), upstream=upstream)
+    nfsen = drive(Note.objects.get(ref="n-1"), upstream=upstream)
+    assert nfse.status == nfsen.status == NoteStatus.AUTORIZADO
+    assert nfse.codigo_verificacao
+    body = actor.client.get("/v2/nfsen/n-1").json()
+    assert body["status"] == "autorizado"
+    assert "url_danfse" in body
+
+
+def test_sefaz_rejection_settles_as_erro_autorizacao_and_the_ref_can_be_sent_again(
+    actor: Actor, empresa: Empresa, upstream: Upstream
+) -> None:
+    # Rule of the documentation: in homologação the recipient's name must be the fixed text.
+    bad = nfe_payload(VALID_CNPJ, nome_destinatario="Fulano")
+    assert emit(actor, "r-1", bad).status_code == 202
+    note = drive(Note.objects.get(ref="r-1"), upstream=upstream)
+    assert note.status == NoteStatus.ERRO_AUTORIZACAO
+    assert note.status_sefaz == "598"
+    assert actor.client.get("/v2/nfe/r-1").json()["status_sefaz"] == "598"
+
+    again = emit(actor, "r-1", nfe_payload(VALID_CNPJ, nome_destinatario=HOMOLOGACAO_NOME))
+    assert again.status_code == 202
+    assert Note.objects.filter(ref="r-1").count() == 1
+    note = drive(Note.objects.get(ref="r-1"), upstream=upstream)
+    assert note.status == NoteStatus.AUTORIZADO
+    assert note.tenant_attempt == 2
+    resent = note.events.get(kind=NoteEvent.Kind.RESENT)
+    assert resent.data["previous_attempt"]["status_sefaz"] == "598"
+    counter = upstream.counter(note.upstream_ref)
+    assert counter["posts"] == 2 and counter["documents_created"] == 1
+
+
+def test_ref_rules(actor: Actor, empresa: Empresa, upstream: Upstream) -> None:
+    assert emit(actor, "x-1", nfe_payload(VALID_CNPJ)).status_code == 202
+    busy = emit(actor, "x-1", nfe_payload(VALID_CNPJ))
+    assert busy.status_code == 422
+    assert busy.json()["codigo"] == "em_processamento"
+    drive(Note.objects.get(ref="x-1"), upstream=upstream)
+    done = emit(actor, "x-1", nfe_payload(VALID_CNPJ))
+    assert done.status_code == 422
+    assert done.json()["codigo"] == "nfe_autorizada"
+    # the same ref for another document type is another note
+    assert emit(actor, "x-1", nfse_payload(VALID_CNPJ), "nfse").status_code == 202
+    assert Note.objects.filter(ref="x-1").count() == 2
+
+
+def test_first_validation_refuses_without_writing(actor: Actor, empresa: Empresa,
+                                                  upstream: Upstream) -> None:
+    cases = [
+        ("nfe", nfe_payload(VALID_CNPJ, items=[]), "items"),
+        ("nfe", {k: v for k, v in nfe_payload(VALID_CNPJ).items() if k != "cnpj_emitente"},
+         "cnpj_emitente"),
+        ("nfe", nfe_payload("11222333000182"), "cnpj_emitente"),
+        ("nfe", nfe_payload(VALID_CNPJ, natureza_operacao=""), "natureza_operacao"),
+        ("nfse", {"prestador": {"cnpj": VALID_CNPJ}}, "servico"),
+        ("nfsen", {"cnpj_prestador": VALID_CNPJ}, "valor_servico"),
+    ]
+    for doc_type, payload, field in cases:
+        response = emit(actor, "v-1", payload, doc_type)
+        assert response.status_code == 400, (doc_type, field, response.content)
+        body = response.json()
+        assert body["codigo"] == "requisicao_invalida"
+        assert field in body["mensagem"]
+    missing_ref = actor.client.post("/v2/nfe", nfe_payload(VALID_CNPJ), format="json")
+    assert missing_ref.status_code == 400
+    assert "ref" in missing_ref.json()["mensagem"]
+    broken = actor.client.post("/v2/nfe?ref=z", data="{", content_type="application/json")
+    assert broken.status_code == 415
+    assert Note.objects.count() == 0
+    assert upstream.counters() == []
+
+
+def test_company_must_be_the_tenants_and_enabled(actor: Actor, other: Actor,
+                                                 empresa: Empresa, make_empresa,
+                                                 upstream: Upstream) -> None:
+    # The other tenant has no company with this CNPJ: Focus's answer for a foreign emitter.
+    foreign = emit(other, "f-1", nfe_payload(VALID_CNPJ))
+    assert foreign.status_code == 403
+    assert foreign.json()["codigo"] == "permissao_negada"
+    empresa.habilita_nfe = False
+    empresa.save()
+    disabled = emit(actor, "f-2", nfe_payload(VALID_CNPJ))
+    assert disabled.status_code == 400
+    assert disabled.json()["codigo"] == "empresa_nao_habilitada"
+    assert Note.objects.count() == 0
+
+
+def test_focus_validation_error_inline_is_shown_as_focus_said(actor: Actor, empresa: Empresa,
+                                                              upstream: Upstream) -> None:
+    # The recipient without CPF/CNPJ passes our structural check; Focus's schema check refuses.
+    payload = nfe_payload(VALID_CNPJ)
+    payload.pop("cpf_destinatario")
+    response = emit(actor, "s-9", payload)
+    assert response.status_code == 422
+    assert response.json()["codigo"] == "erro_validacao_schema"
+    note = Note.objects.get(ref="s-9")
+    assert note.status == NoteStatus.ERRO_AUTORIZACAO
+    assert note.next_action == NextAction.NONE
+    assert upstream.counter(note.upstream_ref)["documents_created"] == 0
+
+
+def test_queueing_mode_answers_202_and_the_worker_submits(actor: Actor, empresa: Empresa,
+                                                          upstream: Upstream,
+                                                          settings) -> None:
+    settings.FG_INLINE_SUBMIT = False
+    response = emit(actor, "q-1", nfe_payload(VALID_CNPJ))
+    assert response.status_code == 202
+    note = Note.objects.get(ref="q-1")
+    assert note.next_action == NextAction.SUBMIT and note.submit_attempts == 0
+    assert upstream.counters() == []
+    note = drive(note, upstream=upstream)
+    assert note.status == NoteStatus.AUTORIZADO
+    assert upstream.counter(note.upstream_ref)["documents_created"] == 1
