@@ -411,6 +411,10 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
             locked.claim_token = ""
             if locked.status == NoteStatus.PROCESSANDO or _still_pending(locked):
                 _schedule_next_sync(locked)
+            else:
+                locked.next_action = NextAction.NONE
+                locked.next_action_at = None
+                locked.priority = 0
         locked.save()
     return StepResult(note=locked)
 
