@@ -1,0 +1,181 @@
+"""Routing of the Focus-compatible API (`/v2/...`) and the public file paths.
+
+Order at the door, like Focus: rate limit (every answer carries `Rate-Limit-*`), then the token
+(Basic user name or `?token=`; unknown → 403 `permissao_negada`), then the route.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sandbox import emission, empresas, events, hooks
+from sandbox.clock import iso
+from sandbox.files import render_file
+from sandbox.wire import FocusError, Request, Response, error_response, json_response
+
+if TYPE_CHECKING:
+    from sandbox.app import App
+
+Handler = Callable[..., Response]
+
+
+# -- /v2/hooks -----------------------------------------------------------------------------
+
+
+def hook_create(app: App, req: Request) -> Response:
+    data = req.json_object()
+    with app.store.lock:
+        hook = hooks.create_hook(
+            app.store,
+            owner_token=req.principal.token,  # type: ignore[union-attr]
+            data=data,
+        )
+        return json_response(201, hook.public())
+
+
+def hook_list(app: App, req: Request) -> Response:
+    with app.store.lock:
+        owned = [
+            h.public() for h in app.store.hooks.values() if h.owner_token == req.principal.token
+        ]  # type: ignore[union-attr]
+        return json_response(200, owned)
+
+
+def hook_get(app: App, req: Request, hook_id: str) -> Response:
+    with app.store.lock:
+        hook = hooks.get_hook(
+            app.store,
+            owner_token=req.principal.token,  # type: ignore[union-attr]
+            hook_id=hook_id,
+        )
+        return json_response(
+            200,
+            {
+                **hook.public(),
+                "request_count": hook.request_count,
+                "error_count": hook.error_count,
+                "success_count": hook.success_count,
+                "count_since": iso(hook.created_at),
+            },
+        )
+
+
+def hook_delete(app: App, req: Request, hook_id: str) -> Response:
+    with app.store.lock:
+        hook = hooks.get_hook(
+            app.store,
+            owner_token=req.principal.token,  # type: ignore[union-attr]
+            hook_id=hook_id,
+        )
+        del app.store.hooks[hook.id]
+        return json_response(200, {**hook.public(), "deleted": True})
+
+
+_DOC = r"(?P<doc_type>nfe|nfce|nfse|nfsen)"
+_REF = r"(?P<ref>[^/]+)"
+
+# Fixed sub-resources come before the `/<doc>/<ref>` patterns they would otherwise match.
+ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+    ("POST", re.compile(r"^/v2/(?P<doc_type>nfe|nfce)/inutilizacao$"), events.inutilizacao),
+    ("POST", re.compile(r"^/v2/nfe/importacao$"), events.importacao),
+    ("POST", re.compile(r"^/v2/nfe/danfe$"), events.danfe_preview),
+    ("POST", re.compile(rf"^/v2/{_DOC}$"), emission.emit),
+    ("GET", re.compile(rf"^/v2/{_DOC}/{_REF}$"), emission.consulta),
+    ("DELETE", re.compile(rf"^/v2/{_DOC}/{_REF}$"), events.cancel),
+    ("POST", re.compile(rf"^/v2/nfe/{_REF}/carta_correcao$"), events.carta_correcao),
+    ("POST", re.compile(rf"^/v2/nfe/{_REF}/ator_interessado$"), events.ator_interessado),
+    ("POST", re.compile(rf"^/v2/nfe/{_REF}/insucesso_entrega$"), events.insucesso_entrega),
+    (
+        "DELETE",
+        re.compile(rf"^/v2/nfe/{_REF}/insucesso_entrega$"),
+        events.cancelar_insucesso_entrega,
+    ),
+    ("POST", re.compile(rf"^/v2/{_DOC}/{_REF}/email$"), events.email),
+    ("POST", re.compile(rf"^/v2/(?P<doc_type>nfe|nfse|nfsen)/{_REF}/hook$"), events.refire_hook),
+    ("POST", re.compile(r"^/v2/lotes_rps$"), events.lote_rps_create),
+    ("GET", re.compile(rf"^/v2/lotes_rps/{_REF}$"), events.lote_rps_get),
+    ("POST", re.compile(rf"^/v2/lotes_rps/{_REF}/resposta$"), events.lote_rps_resposta),
+    ("POST", re.compile(r"^/v2/hooks$"), hook_create),
+    ("GET", re.compile(r"^/v2/hooks$"), hook_list),
+    ("GET", re.compile(r"^/v2/hooks/(?P<hook_id>[^/]+)$"), hook_get),
+    ("DELETE", re.compile(r"^/v2/hooks/(?P<hook_id>[^/]+)$"), hook_delete),
+    ("POST", re.compile(r"^/v2/empresas$"), empresas.create),
+    ("GET", re.compile(r"^/v2/empresas$"), empresas.listing),
+    ("GET", re.compile(r"^/v2/empresas/(?P<company_id>[^/]+)$"), empresas.detail),
+    ("PUT", re.compile(r"^/v2/empresas/(?P<company_id>[^/]+)$"), empresas.update),
+    ("PATCH", re.compile(r"^/v2/empresas/(?P<company_id>[^/]+)$"), empresas.update),
+    ("DELETE", re.compile(r"^/v2/empresas/(?P<company_id>[^/]+)$"), empresas.delete),
+]
+
+FILE_PREFIXES = (
+    "/arquivos/",
+    "/arquivos_development/",
+    "/notas_fiscais/",
+    "/notas_fiscais_consumidor/",
+    "/nfse/",
+)
+
+
+def is_file_path(path: str) -> bool:
+    return path.startswith(FILE_PREFIXES)
+
+
+def serve_file(app: App, req: Request) -> Response:
+    """Files are public, like Focus's `/arquivos...`: the path itself is the secret."""
+    with app.store.lock:
+        entry = app.store.files.get(req.path)
+        rendered = render_file(app.store, entry) if entry else None
+    if rendered is None:
+        return error_response(FocusError(404, "nao_encontrado", "Arquivo não encontrado"))
+    content_type, body = rendered
+    return Response(status=200, body=body, content_type=content_type)
+
+
+def dispatch(app: App, req: Request) -> Response:
+    if is_file_path(req.path):
+        return serve_file(app, req)
+    config = app.store.config
+    allowed, limit_headers = app.limiter.hit(
+        req.token or "anonymous", limit=config.rate_limit, window=config.rate_limit_window
+    )
+    if not allowed:
+        response = error_response(
+            FocusError(
+                429,
+                "limite_requisicoes_excedido",
+                "Limite de requisições por minuto excedido; aguarde Rate-Limit-Reset segundos",
+            )
+        )
+    else:
+        response = _route(app, req)
+    response.headers.update(limit_headers)
+    return response
+
+
+def _route(app: App, req: Request) -> Response:
+    if req.principal is None:
+        return error_response(
+            FocusError(403, "permissao_negada", "Acesso negado: token inválido ou não informado")
+        )
+    path_known = False
+    for method, pattern, handler in ROUTES:
+        match = pattern.match(req.path)
+        if match is None:
+            continue
+        path_known = True
+        if method != req.method:
+            continue
+        try:
+            return handler(app, req, **match.groupdict())
+        except FocusError as error:
+            return error_response(error)
+    if re.match(rf"^/v2/{_DOC}/?$", req.path):
+        # Reference: "Status API": 404 nao_encontrado "Utilize o método POST".
+        return error_response(FocusError(404, "nao_encontrado", "Utilize o método POST"))
+    if path_known:
+        return error_response(
+            FocusError(404, "nao_encontrado", f"Método {req.method} não suportado neste recurso")
+        )
+    return error_response(FocusError(404, "nao_encontrado", "Recurso não encontrado"))
