@@ -240,7 +240,11 @@ SPECTACULAR_SETTINGS = {
 # --- Celery
 if env("CELERY_BROKER_URL"):
     CELERY_BROKER_URL = env("CELERY_BROKER_URL")
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    # A web request that cannot reach the broker must not hang retrying: the note is already
+    # in Postgres and the dispatcher will hand it over. (Workers reconnect on their own terms.)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
+    }
 else:
     # kombu's filesystem transport: a broker that needs no server. Producers and consumers
     # share one folder of message files.
@@ -285,6 +289,41 @@ if FG_STORAGE_BACKEND not in {"filesystem", "s3"}:
     raise ImproperlyConfigured("FG_STORAGE_BACKEND must be 'filesystem' or 's3'")
 if FG_STORAGE_BACKEND == "s3" and not FG_S3_BUCKET:
     raise ImproperlyConfigured("FG_STORAGE_BACKEND=s3 needs FG_S3_BUCKET")
+
+# --- archive (storage/): every fiscal file downloaded from Focus and kept under retention.
+if FG_RETENTION_MODE not in {"COMPLIANCE", "GOVERNANCE"}:
+    raise ImproperlyConfigured("FG_RETENTION_MODE must be COMPLIANCE or GOVERNANCE")
+# New objects also get an Object Lock legal hold (kept until lifted, whatever the retention).
+FG_RETENTION_LEGAL_HOLD = env_bool("FG_RETENTION_LEGAL_HOLD", False)
+# Services mode refuses a bucket without versioning + Object Lock; true allows it (development).
+FG_S3_ALLOW_NO_OBJECT_LOCK = env_bool("FG_S3_ALLOW_NO_OBJECT_LOCK", False)
+FG_S3_CONNECT_TIMEOUT = env_float("FG_S3_CONNECT_TIMEOUT", 5.0)
+FG_S3_READ_TIMEOUT = env_float("FG_S3_READ_TIMEOUT", 60.0)
+# Lifetime of the presigned URL a file download redirects to, in seconds.
+FG_ARCHIVE_URL_EXPIRES = env_int("FG_ARCHIVE_URL_EXPIRES", 60)
+# Read timeout of a file download from Focus; files larger than FG_ARCHIVE_MAX_BYTES are refused.
+FG_ARCHIVE_DOWNLOAD_TIMEOUT = env_float("FG_ARCHIVE_DOWNLOAD_TIMEOUT", 60.0)
+FG_ARCHIVE_MAX_BYTES = env_int("FG_ARCHIVE_MAX_BYTES", 512 * 1024 * 1024)
+# A download is held in memory up to this size, then spooled to a temporary file.
+FG_ARCHIVE_SPOOL_BYTES = env_int("FG_ARCHIVE_SPOOL_BYTES", 1024 * 1024)
+# A claimed archive step's lease: longer than a task may run, so only a dead worker's expires.
+FG_ARCHIVE_CLAIM_LEASE = env_int("FG_ARCHIVE_CLAIM_LEASE", 300)
+# Retry after a failed download/upload: base * 2^(attempt-1) seconds, capped, +/- 10% jitter.
+FG_ARCHIVE_RETRY_BASE = env_int("FG_ARCHIVE_RETRY_BASE", 30)
+FG_ARCHIVE_RETRY_MAX = env_int("FG_ARCHIVE_RETRY_MAX", 6 * 3600)
+FG_ARCHIVE_DISPATCH_BATCH = env_int("FG_ARCHIVE_DISPATCH_BATCH", 200)
+# Archived files re-read and re-hashed per verification run (least recently verified first).
+FG_ARCHIVE_VERIFY_SAMPLE = env_int("FG_ARCHIVE_VERIFY_SAMPLE", 50)
+CELERY_BEAT_SCHEDULE["archive-dispatch"] = {
+    "task": "storage.tasks.archive_dispatch",
+    "schedule": env_float("FG_ARCHIVE_DISPATCH_INTERVAL", 2.0),
+    "options": {"queue": "archive", "expires": 10},
+}
+CELERY_BEAT_SCHEDULE["archive-verify-sample"] = {
+    "task": "storage.tasks.archive_verify_sample",
+    "schedule": env_float("FG_ARCHIVE_VERIFY_INTERVAL", 3600.0),
+    "options": {"queue": "archive", "expires": 600},
+}
 
 # --- Focus NFe upstream (the bundled sandbox by default)
 FG_SANDBOX_URL = env("FG_SANDBOX_URL", "http://127.0.0.1:8765")
@@ -351,6 +390,7 @@ CELERY_BEAT_SCHEDULE["reconcile-focus-hooks"] = {
 # transaction. Each entry is "module.function" taking a FiscalChange.
 FG_CHANGE_SUBSCRIBERS: list[str] = [
     "webhooks.services.on_fiscal_change",
+    "storage.services.on_fiscal_change",
 ]
 
 # --- webhooks (webhooks/): signed deliveries to tenant URLs, scheduled in Postgres.
@@ -389,6 +429,9 @@ CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
     # A tick nobody ran in time is dropped: the next one finds the same rows.
     "options": {"queue": "webhooks", "expires": 10},
 }
+
+# Route /bench/baseline (bench/bench_accept.py's baseline). Never in production.
+FG_BENCH_ENDPOINTS = env_bool("FG_BENCH_ENDPOINTS", default=False)
 
 # --- health checks
 FG_READYZ_TIMEOUT = env_float("FG_READYZ_TIMEOUT", 2.0)

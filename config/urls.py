@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import healthz, readyz
@@ -44,4 +45,11 @@ urlpatterns = [
                                                     permission_classes=[])),
     *api_v1,
     *facade_v2,
+    path("", include("webhooks.urls")),
+    path("", include("storage.urls")),
 ]
+
+if settings.FG_BENCH_ENDPOINTS:
+    from core.bench import BaselineInsertApi
+
+    urlpatterns.append(path("bench/baseline", BaselineInsertApi.as_view()))

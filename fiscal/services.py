@@ -132,21 +132,14 @@ def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None,
     empresa = empresa_for_document(tenant=tenant, doc_type=doc_type, document=document)
     token = _new_token()
     lease_until = now() + timedelta(seconds=settings.FG_FASTPATH_GRACE)
+    key = {"tenant": tenant, "environment": api_key.environment, "doc_type": doc_type, "ref": ref}
     try:
+        # The common case is a new ref: insert straight away and let the unique constraint
+        # say when it is not (no read first, no race between the read and the insert).
         with transaction.atomic():
-            existing = (
-                Note.objects.select_for_update()
-                .filter(tenant=tenant, environment=api_key.environment, doc_type=doc_type, ref=ref)
-                .first()
-            )
-            if existing is not None:
-                return Accepted(_resend(existing, empresa, payload, token, lease_until), token)
             note = Note.objects.create(
-                tenant=tenant,
+                **key,
                 empresa=empresa,
-                environment=api_key.environment,
-                doc_type=doc_type,
-                ref=ref,
                 upstream_ref=f"fg{secrets.token_hex(12)}",
                 payload=payload,
                 next_action=NextAction.SUBMIT,
@@ -156,10 +149,14 @@ def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None,
             )
             note_event(note, NoteEvent.Kind.CREATED, "accepted from the tenant",
                        api_key=api_key.display_prefix)
+        return Accepted(note, token)
     except IntegrityError:
-        # Two requests raced for the same new ref: the other one holds it.
-        raise _ref_in_use(NoteStatus.PROCESSANDO) from None
-    return Accepted(note, token)
+        pass
+    with transaction.atomic():
+        existing = Note.objects.select_for_update().filter(**key).first()
+        if existing is None:  # deleted in between: cannot happen to notes, but be exact
+            raise _ref_in_use(NoteStatus.PROCESSANDO)
+        return Accepted(_resend(existing, empresa, payload, token, lease_until), token)
 
 
 def _ref_in_use(status: str) -> FocusError:

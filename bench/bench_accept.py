@@ -1,0 +1,47 @@
+"""Accept path: notes accepted per second by POST /v2/nfe in queueing mode, against a baseline
+endpoint of the same server that authenticates and inserts one row. Same run, same load.
+
+    .venv/bin/python bench/bench_accept.py [--requests 1500] [--threads 8]
+
+Needs the local Postgres and Redis. Prints both rates and their ratio (aim: >= 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from _stack import hammer, nfe, stack
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    with stack("accept", FG_INLINE_SUBMIT="false", FG_BENCH_ENDPOINTS="true") as s:
+        _, key, _ = s.tenant_with_key()
+        s.start_web()
+        warm = [("/bench/baseline", {})] * 50 + [
+            (f"/v2/nfe?ref=warm-{i}", nfe(i)) for i in range(50)
+        ]
+        hammer(s.web_url, key, warm, args.threads)
+        n = args.requests
+        results = {}
+        # Alternate the two, twice, so that neither profits from a warmer machine.
+        for round_ in range(2):
+            secs, codes = hammer(s.web_url, key, [("/bench/baseline", {})] * n, args.threads)
+            assert set(codes) == {201}, set(codes)
+            results.setdefault("baseline", []).append(n / secs)
+            bodies = [(f"/v2/nfe?ref=r{round_}-{i}", nfe(i)) for i in range(n)]
+            secs, codes = hammer(s.web_url, key, bodies, args.threads)
+            assert set(codes) == {202}, set(codes)
+            results.setdefault("accept", []).append(n / secs)
+        baseline = max(results["baseline"])
+        accept = max(results["accept"])
+        print(f"baseline (auth + insert one row): {baseline:8.1f} req/s")
+        print(f"POST /v2/nfe (queueing mode):     {accept:8.1f} notes/s")
+        print(f"ratio accept/baseline:            {accept / baseline:8.2f}  (aim >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
