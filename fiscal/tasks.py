@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from kombu.exceptions import OperationalError
 
 from fiscal import services
@@ -40,6 +41,17 @@ def dispatch_notes() -> int:
     for note_id, action, token in claimed:
         enqueue_step(note_id, action, token)
     return len(claimed)
+
+
+def enqueue_hook_sync(empresa_id: int) -> None:
+    """Best effort: the hourly reconcile registers whatever this could not hand over."""
+    if not settings.FG_FOCUS_HOOKS_ENABLED:
+        return
+    try:
+        sync_empresa_hooks.apply_async((empresa_id,), queue="sync", retry=False)
+    except OperationalError as exc:
+        logger.warning("broker unavailable, hooks of empresa %s wait for reconcile: %s",
+                       empresa_id, exc)
 
 
 @shared_task(ignore_result=True)

@@ -117,6 +117,17 @@ def _duplicate_error(documento: str) -> Conflict:
     )
 
 
+def _focus_setup_changed(empresa: Empresa) -> None:
+    """After commit: (re)register the company's hooks at Focus, in the background."""
+    from fiscal.tasks import enqueue_hook_sync  # fiscal builds on tenants, not the reverse
+
+    transaction.on_commit(lambda: enqueue_hook_sync(empresa.pk))
+
+
+_FOCUS_FIELDS = {"token_homologacao", "token_producao", "habilita_nfe", "habilita_nfce",
+                 "habilita_nfse", "habilita_nfsen", "cnpj", "cpf"}
+
+
 def empresa_create(*, tenant: Tenant, data: dict[str, Any]) -> Empresa:
     """Create a company from validated data (see EmpresaInputSerializer)."""
     values = {key: value for key, value in data.items() if key in EMPRESA_WRITABLE_FIELDS}
@@ -127,6 +138,7 @@ def empresa_create(*, tenant: Tenant, data: dict[str, Any]) -> Empresa:
     except IntegrityError as exc:
         # The unique constraint is the guard against two concurrent creates, not a pre-check.
         raise _duplicate_error(empresa.documento) from exc
+    _focus_setup_changed(empresa)
     return empresa
 
 
@@ -139,6 +151,8 @@ def empresa_update(*, empresa: Empresa, data: dict[str, Any]) -> Empresa:
             empresa.save(update_fields=[*changed, "updated_at"])
     except IntegrityError as exc:
         raise _duplicate_error(empresa.documento) from exc
+    if _FOCUS_FIELDS & set(changed):
+        _focus_setup_changed(empresa)
     return empresa
 
 
@@ -147,4 +161,6 @@ def empresa_set_active(*, empresa: Empresa, active: bool) -> Empresa:
     empresa.is_active = active
     empresa.disabled_at = None if active else timezone.now()
     empresa.save(update_fields=["is_active", "disabled_at", "updated_at"])
+    if active:
+        _focus_setup_changed(empresa)
     return empresa

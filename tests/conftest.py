@@ -43,6 +43,12 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_focus_hooks_by_default(settings) -> None:
+    """Registering Focus hooks needs a reachable gateway; the hook tests switch it on."""
+    settings.FG_FOCUS_HOOKS_ENABLED = False
+
+
 @pytest.fixture
 def actor(db: None) -> Actor:
     return make_actor("Acme SaaS")

@@ -151,3 +151,28 @@ def test_statuses_never_move_backwards(actor: Actor, empresa: Empresa,
     note.refresh_from_db()
     assert note.status == NoteStatus.AUTORIZADO
     assert note.events.filter(message__startswith="ignored a stale").exists()
+
+
+def test_a_note_that_outlives_focus_horizon_is_flagged_stuck_and_still_polled(
+    actor: Actor, empresa: Empresa, upstream: Upstream, settings
+) -> None:
+    from fiscal import services
+
+    upstream.control.post("/sefaz", json={"uf": "PR", "down": True})
+    assert emit(actor, "stuck-1").status_code == 202
+    settings.FG_SYNC_HORIZON = 0
+    note = Note.objects.get(ref="stuck-1")
+    Note.objects.filter(pk=note.pk).update(next_action_at=timezone.now())
+    for note_id, _action, token in services.dispatch_due_notes():
+        services.note_run_step(note_id=note_id, token=token)
+    note.refresh_from_db()
+    assert note.status == NoteStatus.PROCESSANDO
+    assert note.stuck_at is not None
+    assert note.next_action == NextAction.SYNC  # the safety net keeps reading
+    assert note.events.filter(kind=NoteEvent.Kind.STUCK).count() == 1
+    stuck = actor.client.get("/api/v1/notes?stuck=true").json()["results"]
+    assert [n["ref"] for n in stuck] == ["stuck-1"]
+    # SEFAZ comes back: the note settles and is no longer stuck
+    upstream.control.post("/sefaz", json={"uf": "PR", "down": False})
+    note = drive(note, upstream=upstream)
+    assert note.status == NoteStatus.AUTORIZADO and note.stuck_at is None

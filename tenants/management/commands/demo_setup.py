@@ -55,12 +55,19 @@ class Command(BaseCommand):
                 tenant=tenant, environment=Environment.HOMOLOGACAO, name="demo"
             )
         self._write_sandbox_companies(empresa)
+        nfe_path = settings.VAR_DIR / "demo-nfe.json"
+        nfe_path.write_text(json.dumps(_demo_nfe(empresa.cnpj), indent=2, ensure_ascii=False))
         base = settings.FG_PUBLIC_URL
         self.stdout.write(self.style.SUCCESS("Demo tenant ready."))
         self.stdout.write(f"  tenant:  {tenant.name} (id {tenant.pk})")
         self.stdout.write(f"  empresa: {empresa.nome} CNPJ {empresa.cnpj} (id {empresa.pk})")
         self.stdout.write(f"  test key (shown only now): {issued.raw}")
         self.stdout.write(f"  try:     curl -u {issued.raw}: {base}/api/v1/empresas")
+        self.stdout.write(
+            f"  emit:    curl -u {issued.raw}: -H 'Content-Type: application/json' "
+            f"'{base}/v2/nfe?ref=demo-{secrets.token_hex(3)}' -d @{nfe_path}"
+        )
+        self.stdout.write(f"  query:   curl -u {issued.raw}: {base}/v2/nfe/<ref>")
 
     def _write_sandbox_companies(self, empresa: Empresa) -> None:
         """The bundled Focus sandbox loads this file so the demo company's tokens work there."""
@@ -80,3 +87,27 @@ class Command(BaseCommand):
         }
         path.write_text(json.dumps([company], indent=2))
         path.chmod(0o600)
+
+
+def _demo_nfe(cnpj: str) -> dict[str, Any]:
+    """The documentation's example NFe, for the demo company (homologação rules apply)."""
+    return {
+        "natureza_operacao": "Remessa",
+        "data_emissao": timezone.now().isoformat(timespec="seconds"),
+        "tipo_documento": 1,
+        "finalidade_emissao": 1,
+        "cnpj_emitente": cnpj,
+        "nome_destinatario": "NF-E EMITIDA EM AMBIENTE DE HOMOLOGACAO - SEM VALOR FISCAL",
+        "cpf_destinatario": "03055054911",
+        "valor_total": 47.23,
+        "valor_produtos": 47.23,
+        "modalidade_frete": 0,
+        "items": [{
+            "numero_item": 1, "codigo_produto": 1232, "descricao": "Cartões de Visita",
+            "cfop": 5923, "unidade_comercial": "un", "quantidade_comercial": 100,
+            "valor_unitario_comercial": 0.4723, "valor_unitario_tributavel": 0.4723,
+            "unidade_tributavel": "un", "codigo_ncm": 49111090, "quantidade_tributavel": 100,
+            "valor_bruto": 47.23, "icms_situacao_tributaria": "400", "icms_origem": 0,
+            "pis_situacao_tributaria": "07", "cofins_situacao_tributaria": "07",
+        }],
+    }
