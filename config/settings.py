@@ -361,6 +361,15 @@ FG_FOCUS_BUDGET_RESERVE = env_float("FG_FOCUS_BUDGET_RESERVE", 0.3)
 FG_FOCUS_HOOK_EVENTS = env_list(
     "FG_FOCUS_HOOK_EVENTS", "nfe,nfse,nfsen,inutilizacao,nfce_contingencia"
 )
+# Operations Focus does synchronously (cancel, CCe, ...): how long the tenant's request waits
+# for Focus before the operation carries on in the background.
+FG_OPERATION_INLINE_TIMEOUT = env_float("FG_OPERATION_INLINE_TIMEOUT", 15.0)
+# NFCe emission is synchronous at Focus: the tenant waits this long for the final answer.
+FG_NFCE_INLINE_TIMEOUT = env_float("FG_NFCE_INLINE_TIMEOUT", 20.0)
+# Cancellation windows after authorization, in seconds (documented: NFe 24 h, NFCe 30 min);
+# past them the gateway answers SEFAZ's rejection without calling Focus.
+FG_NFE_CANCEL_WINDOW = env_int("FG_NFE_CANCEL_WINDOW", 24 * 3600)
+FG_NFCE_CANCEL_WINDOW = env_int("FG_NFCE_CANCEL_WINDOW", 30 * 60)
 # Register Focus hooks (needs FG_PUBLIC_URL reachable from Focus); polling works without.
 FG_FOCUS_HOOKS_ENABLED = env_bool("FG_FOCUS_HOOKS_ENABLED", default=True)
 

@@ -32,6 +32,11 @@ facade_v2 = [
         r"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)/(?P<ref>[A-Za-z0-9_.-]+)$",
         fiscal_facade.NoteQueryFacade.as_view(),
     ),
+    re_path(
+        r"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)/(?P<ref>[A-Za-z0-9_.-]+)/"
+        r"(?P<operation>carta_correcao|ator_interessado|insucesso_entrega|email)$",
+        fiscal_facade.NoteOperationFacade.as_view(),
+    ),
 ]
 
 urlpatterns = [
@@ -44,6 +49,8 @@ urlpatterns = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],
                                                     permission_classes=[])),
     *api_v1,
+    # inutilização, importação, DANFe preview, lotes RPS: before the generic /v2/<doc>/<ref>
+    path("", include("fiscal.urls_extras")),
     *facade_v2,
     path("", include("webhooks.urls")),
     path("", include("storage.urls")),

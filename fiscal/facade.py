@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from core.api import FocusAPIView
 from core.errors import FocusError
 from core.parsers import StrictJSONParser
-from fiscal import selectors, services, tasks
+from fiscal import operations, selectors, services, tasks
 from fiscal.hooks import hook_authenticate, hook_receive
-from fiscal.models import NoteStatus
+from fiscal.models import FiscalEvent, NoteStatus
 from fiscal.render import note_consulta
 
 
@@ -38,9 +38,11 @@ class NoteEmitFacade(FocusAPIView):
         if settings.FG_INLINE_SUBMIT or doc_type == "nfce":
             # Persisted and committed first; now try Focus within a short deadline so the
             # tenant sees Focus's own answer. Past it, the note carries on in the background.
+            # NFCe is synchronous at Focus, so it is synchronous here too (longer deadline).
+            timeout = (settings.FG_NFCE_INLINE_TIMEOUT if doc_type == "nfce"
+                       else settings.FG_INLINE_SUBMIT_TIMEOUT)
             result = services.note_run_step(
-                note_id=note.pk, token=accepted.claim_token, urgent=True,
-                timeout=settings.FG_INLINE_SUBMIT_TIMEOUT,
+                note_id=note.pk, token=accepted.claim_token, urgent=True, timeout=timeout,
             )
             note = result.note
             if result.upstream_status is not None:
@@ -64,6 +66,46 @@ class NoteQueryFacade(FocusAPIView):
             raise FocusError("nao_encontrado", "Nota fiscal não encontrada", status_code=404)
         completa = request.query_params.get("completa") == "1"
         return Response(note_consulta(note, completa=completa))
+
+    @extend_schema(exclude=True)
+    def delete(self, request: Request, doc_type: str, ref: str) -> Response:
+        """Cancelamento. Focus also reads the justificativa from the query string."""
+        data = {**request.query_params.dict(), **(request.data or {})}
+        data.pop("token", None)
+        return _operation(self, doc_type, ref, FiscalEvent.Kind.CANCELAMENTO, data)
+
+
+def _operation(view: FocusAPIView, doc_type: str, ref: str, kind: str, data: Any) -> Response:
+    result = operations.operation_request(api_key=view.api_key, doc_type=doc_type, ref=ref,
+                                          kind=kind, data=data)
+    return Response(result.body, status=result.status_code)
+
+
+_SUFFIX_KINDS = {
+    ("POST", "carta_correcao"): FiscalEvent.Kind.CARTA_CORRECAO,
+    ("POST", "ator_interessado"): FiscalEvent.Kind.ATOR_INTERESSADO,
+    ("POST", "insucesso_entrega"): FiscalEvent.Kind.INSUCESSO_ENTREGA,
+    ("DELETE", "insucesso_entrega"): FiscalEvent.Kind.CANCELAMENTO_INSUCESSO,
+    ("POST", "email"): FiscalEvent.Kind.EMAIL,
+}
+
+
+class NoteOperationFacade(FocusAPIView):
+    """POST/DELETE /v2/<doc>/<ref>/<operation>."""
+
+    def _dispatch(self, request: Request, doc_type: str, ref: str, operation: str) -> Response:
+        kind = _SUFFIX_KINDS.get((request.method, operation))
+        if kind is None:
+            raise FocusError("nao_encontrado", "Operação não encontrada", status_code=404)
+        return _operation(self, doc_type, ref, kind, request.data)
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request, doc_type: str, ref: str, operation: str) -> Response:
+        return self._dispatch(request, doc_type, ref, operation)
+
+    @extend_schema(exclude=True)
+    def delete(self, request: Request, doc_type: str, ref: str, operation: str) -> Response:
+        return self._dispatch(request, doc_type, ref, operation)
 
 
 @csrf_exempt

@@ -185,6 +185,9 @@ class FiscalEvent(models.Model):
         PENDING = "pendente"  # persisted, not yet answered by Focus
         AUTORIZADO = "autorizado"
         ERRO = "erro"  # Focus / SEFAZ refused it (erro_autorizacao, erro_cancelamento)
+        # Focus did not answer and nothing readable shows whether it took the operation; it is
+        # not repeated automatically (it could register a second event): the tenant decides.
+        INDETERMINADO = "indeterminado"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="fiscal_events")
     note = models.ForeignKey(Note, on_delete=models.PROTECT, related_name="fiscal_events")
@@ -192,20 +195,27 @@ class FiscalEvent(models.Model):
     # Carta de correção number (1..20; the last one is the valid one).
     sequence = models.PositiveSmallIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     status_sefaz = models.CharField(max_length=10, blank=True)
     mensagem_sefaz = models.TextField(blank=True)
     erros = models.JSONField(null=True, blank=True)
     upstream = models.JSONField(default=dict, blank=True)
     next_action = models.CharField(max_length=8, choices=NextAction.choices, blank=True)
     next_action_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    # Sent, answer unknown: the next step reads the note before anything is sent again.
+    in_doubt = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]
         indexes = [
+            models.Index(
+                fields=["next_action_at"], name="fiscalevent_due_idx", condition=~Q(next_action="")
+            ),
             models.Index(fields=["note", "kind"], name="fiscalevent_note_idx"),
             models.Index(fields=["tenant", "created_at"], name="fiscalevent_tenant_idx"),
         ]

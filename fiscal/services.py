@@ -326,7 +326,7 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
         _apply(locked, body, source="submit")
         if locked.claim_token == token:
             locked.claim_token = ""
-            if locked.status == NoteStatus.PROCESSANDO:
+            if locked.status == NoteStatus.PROCESSANDO or _still_pending(locked):
                 locked.next_action = NextAction.SYNC
                 locked.next_action_at = now() + timedelta(seconds=_first_sync_delay(locked))
                 locked.priority = 0
@@ -543,9 +543,22 @@ def _apply(note: Note, body: dict[str, Any], *, source: str, keep_upstream: bool
                 note.next_action_at = None
     note.save()
     for change_type in _changes(note, old_status, before, changed):
+        if change_type in _CONTINGENCY_MESSAGES:
+            # Surfaced, not hidden: contingency and earlier attempts go on the timeline.
+            note_event(note, NoteEvent.Kind.STATUS_CHANGED, _CONTINGENCY_MESSAGES[change_type],
+                       source=source, tentativa_anterior=note.tentativa_anterior,
+                       tentativas_anteriores=note.tentativas_anteriores or None)
         publish(FiscalChange(type=change_type, tenant=note.tenant, empresa=note.empresa,
                              data=note_consulta(note), note=note))
     return True
+
+
+_CONTINGENCY_MESSAGES = {
+    ChangeType.CONTINGENCY_STARTED: "issued in offline contingency (not yet sent to SEFAZ)",
+    ChangeType.CONTINGENCY_EFFECTIVE: "offline contingency made effective at SEFAZ",
+    ChangeType.PREVIOUS_ATTEMPT_CANCELLED: "Focus cancelled an earlier attempt of this note "
+                                           "(numbering gap)",
+}
 
 
 def _changes(note: Note, old_status: str, before: dict[str, Any], changed: bool) -> list[str]:

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from fiscal import services
+from fiscal import operations, services
 from fiscal.hooks import empresa_sync_hooks
 from tenants.models import Empresa
 
@@ -35,12 +35,24 @@ def note_step(note_id: int, token: str) -> None:
         services.note_run_step(note_id=note_id, token=claimed)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def fiscal_event_step(event_id: int, token: str) -> None:
+    operations.event_run_step(event_id=event_id, token=token)
+
+
 @shared_task(ignore_result=True)
 def dispatch_notes() -> int:
+    """Beat, every second: hand due notes and operations to the workers."""
     claimed = services.dispatch_due_notes()
     for note_id, action, token in claimed:
         enqueue_step(note_id, action, token)
-    return len(claimed)
+    events = operations.dispatch_due_events()
+    for event_id, token in events:
+        try:
+            fiscal_event_step.apply_async((event_id, token), queue="sync", retry=False)
+        except OperationalError as exc:
+            logger.warning("broker unavailable, operation %s waits: %s", event_id, exc)
+    return len(claimed) + len(events)
 
 
 def enqueue_hook_sync(empresa_id: int) -> None:
