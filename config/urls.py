@@ -21,6 +21,7 @@ api_v1 = [
     path("api/v1/notes", fiscal_api.NoteListApi.as_view()),
     path("api/v1/notes/<int:pk>", fiscal_api.NoteDetailApi.as_view()),
     path("api/v1/notes/<int:pk>/sync", fiscal_api.NoteSyncApi.as_view()),
+    path("api/v1/fiscal-events", fiscal_api.FiscalEventListApi.as_view()),
 ]
 
 # The Focus-compatible facade: same paths as Focus NFe v2.

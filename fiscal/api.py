@@ -9,7 +9,13 @@ from rest_framework.response import Response
 from core.api import TenantAPIView
 from core.pagination import IdCursorPagination
 from fiscal import selectors, services
-from fiscal.serializers import NoteDetailSerializer, NoteFilterSerializer, NoteListSerializer
+from fiscal.serializers import (
+    FiscalEventFilterSerializer,
+    FiscalEventSerializer,
+    NoteDetailSerializer,
+    NoteFilterSerializer,
+    NoteListSerializer,
+)
 
 
 class NoteListApi(TenantAPIView):
@@ -41,3 +47,17 @@ class NoteSyncApi(TenantAPIView):
         note = selectors.note_get(tenant=self.tenant, pk=pk)
         note = services.note_request_sync(note=note, reason="tenant asked through the API")
         return Response(_detail(note), status=202)
+
+
+class FiscalEventListApi(TenantAPIView):
+    """Operations on notes (cancel, CCe, ...), per note or company, filterable."""
+
+    @extend_schema(operation_id="fiscal_events_list", parameters=[FiscalEventFilterSerializer],
+                   responses=FiscalEventSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = FiscalEventFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.fiscal_event_list(tenant=self.tenant, **filters.validated_data)
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(FiscalEventSerializer(page, many=True).data)

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from fiscal.models import Note, NoteEvent
+from fiscal.models import FiscalEvent, Note, NoteEvent
 from tenants.models import Tenant
 
 
@@ -60,3 +60,18 @@ def note_get(*, tenant: Tenant, pk: int) -> Note:
 
 def note_timeline(*, note: Note) -> QuerySet[NoteEvent]:
     return NoteEvent.objects.filter(note=note).order_by("id")
+
+
+def fiscal_event_list(*, tenant: Tenant, note_id: int | None = None,
+                      empresa_id: int | None = None, kind: str | None = None,
+                      status: str | None = None) -> QuerySet[FiscalEvent]:
+    qs = FiscalEvent.objects.filter(tenant=tenant).select_related("note")
+    if note_id:
+        qs = qs.filter(note_id=note_id)
+    if empresa_id:
+        qs = qs.filter(note__empresa_id=empresa_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    return qs

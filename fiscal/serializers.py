@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from fiscal.models import Note, NoteEvent, NoteStatus
+from fiscal.models import FiscalEvent, Note, NoteEvent, NoteStatus
 from tenants.models import DocType, Environment
 
 
@@ -49,3 +49,23 @@ class NoteDetailSerializer(NoteListSerializer):
 
     def get_timeline(self, obj: Note) -> list[dict]:
         return NoteEventSerializer(self.context["timeline"], many=True).data
+
+
+class FiscalEventFilterSerializer(serializers.Serializer):
+    note = serializers.IntegerField(required=False, source="note_id")
+    empresa = serializers.IntegerField(required=False, source="empresa_id")
+    kind = serializers.ChoiceField(choices=FiscalEvent.Kind.choices, required=False)
+    status = serializers.ChoiceField(choices=FiscalEvent.Status.choices, required=False)
+
+
+class FiscalEventSerializer(serializers.ModelSerializer):
+    note_ref = serializers.CharField(source="note.ref", read_only=True)
+    doc_type = serializers.CharField(source="note.doc_type", read_only=True)
+
+    class Meta:
+        model = FiscalEvent
+        fields = [
+            "id", "note", "note_ref", "doc_type", "kind", "sequence", "status", "status_sefaz",
+            "mensagem_sefaz", "erros", "payload", "attempts", "next_action", "created_at",
+            "updated_at",
+        ]

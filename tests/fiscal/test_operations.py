@@ -240,3 +240,19 @@ def test_unreadable_operation_in_doubt_is_not_repeated(actor: Actor, authorized,
     assert response.status_code == 202
     event = drive_event(FiscalEvent.objects.get(kind="ator_interessado"))
     assert event.status == "indeterminado" and event.attempts == 1
+
+
+def test_fiscal_events_through_the_native_api(actor: Actor, other: Actor, authorized,  # type: ignore[no-untyped-def]
+                                              empresa: Empresa) -> None:
+    note = authorized("api-1")
+    cancel(actor, "api-1")
+    body = actor.client.get(f"/api/v1/fiscal-events?note={note.pk}").json()
+    assert [e["kind"] for e in body["results"]] == ["cancelamento"]
+    assert body["results"][0]["status"] == "autorizado"
+    assert actor.client.get("/api/v1/fiscal-events?kind=carta_correcao").json()["results"] == []
+    assert actor.client.get(
+        f"/api/v1/fiscal-events?empresa={empresa.pk}").json()["results"][0]["note_ref"] == "api-1"
+    assert other.client.get("/api/v1/fiscal-events").json()["results"] == []
+    assert actor.client.get("/api/v1/fiscal-events?status=x").status_code == 400
+    timeline = actor.client.get(f"/api/v1/notes/{note.pk}").json()["timeline"]
+    assert any(e["kind"] == "operation" and "cancelamento" in e["message"] for e in timeline)
