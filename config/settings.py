@@ -257,6 +257,8 @@ else:
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # fanout/broadcast exchanges; kombu's default is a "control" folder in the cwd
+        "control_folder": str(_broker_dir / "control"),
     }
 # Postgres is the record of pending work (DESIGN.md §2); Celery only carries "do it now".
 CELERY_TASK_ACKS_LATE = True
