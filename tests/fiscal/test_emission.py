@@ -166,3 +166,46 @@ def test_queueing_mode_answers_202_and_the_worker_submits(actor: Actor, empresa:
     note = drive(note, upstream=upstream)
     assert note.status == NoteStatus.AUTORIZADO
     assert upstream.counter(note.upstream_ref)["documents_created"] == 1
+
+
+def test_denied_note_is_final_and_its_ref_cannot_be_reused(actor: Actor, empresa: Empresa,
+                                                           upstream: Upstream) -> None:
+    payload = nfe_payload(VALID_CNPJ, informacoes_adicionais_contribuinte="SANDBOX:DENEGAR")
+    assert emit(actor, "den-1", payload).status_code == 202
+    note = drive(Note.objects.get(ref="den-1"), upstream=upstream)
+    assert note.status == NoteStatus.DENEGADO
+    assert note.chave and note.next_action == NextAction.NONE
+    assert "caminho_xml_nota_fiscal" in actor.client.get("/v2/nfe/den-1").json()
+    again = emit(actor, "den-1", nfe_payload(VALID_CNPJ))
+    assert again.status_code == 422
+
+
+def test_replaced_nfse_records_the_substitute(actor: Actor, empresa: Empresa,
+                                              upstream: Upstream, settings) -> None:
+    from django.db import transaction
+
+    from fiscal.changes import ChangeType
+    from fiscal.services import _apply
+
+    published = []
+    settings.FG_CHANGE_SUBSCRIBERS = ["tests.fiscal.test_emission.record_change"]
+    RECORDED.clear()
+    assert emit(actor, "sub-1", nfse_payload(VALID_CNPJ), "nfse").status_code == 202
+    note = drive(Note.objects.get(ref="sub-1"), upstream=upstream)
+    with transaction.atomic():
+        locked = Note.objects.select_for_update().get(pk=note.pk)
+        _apply(locked, {"status": "substituido", "numero_nfse_substituta": "778"}, source="hook")
+    note.refresh_from_db()
+    assert note.status == NoteStatus.SUBSTITUIDO
+    assert actor.client.get("/v2/nfse/sub-1").json()["numero_nfse_substituta"] == "778"
+    published = [c.type for c in RECORDED]
+    assert published[-1] == ChangeType.NOTE_REPLACED
+    assert ChangeType.NOTE_AUTHORIZED in published
+
+
+RECORDED: list = []
+
+
+def record_change(change) -> None:  # type: ignore[no-untyped-def]
+    """A FiscalChange subscriber for tests: remembers what was published."""
+    RECORDED.append(change)
