@@ -1,0 +1,78 @@
+"""Native API: a note's archived files, one file's bytes, a company's month as a ZIP."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.api import TenantAPIView
+from core.errors import ApiError
+from core.pagination import IdCursorPagination
+from storage import selectors, services
+from storage.http import file_response
+from storage.serializers import ArchiveMonthInputSerializer, ArtifactOutputSerializer
+from tenants.selectors import empresa_get
+
+
+def _unavailable() -> ApiError:
+    return ApiError(
+        "The file is not archived yet and Focus could not give it now; try again shortly.",
+        code="file_unavailable", status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
+class NoteArtifactListApi(TenantAPIView):
+    @extend_schema(operation_id="note_artifacts_list",
+                   responses=ArtifactOutputSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        note = selectors.note_get(tenant=self.tenant, environment=self.environment, pk=pk)
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(
+            selectors.artifact_list_for_note(tenant=self.tenant, note=note), request, view=self
+        )
+        return paginator.get_paginated_response(ArtifactOutputSerializer(page, many=True).data)
+
+
+class ArtifactDownloadApi(TenantAPIView):
+    @extend_schema(operation_id="artifacts_download", responses={
+        (200, "application/octet-stream"): OpenApiTypes.BINARY, 302: None,
+    })
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        artifact = selectors.artifact_get(tenant=self.tenant, environment=self.environment,
+                                          pk=pk)
+        try:
+            served = services.artifact_serve(artifact=artifact)
+        except services.FileNotFound:
+            raise ApiError("Focus has no such file.", code="not_found",
+                           status_code=status.HTTP_404_NOT_FOUND) from None
+        except services.FileUnavailable:
+            raise _unavailable() from None
+        return file_response(served)
+
+
+class EmpresaArchiveZipApi(TenantAPIView):
+    @extend_schema(
+        operation_id="empresas_archive_zip",
+        parameters=[OpenApiParameter("month", str, required=True, description="YYYY-MM")],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        empresa = empresa_get(tenant=self.tenant, pk=pk)
+        serializer = ArchiveMonthInputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        period = serializer.validated_data["month"]
+        artifacts = list(selectors.artifacts_for_month(
+            tenant=self.tenant, environment=self.environment, empresa=empresa, period=period
+        ))
+        response = StreamingHttpResponse(
+            services.empresa_month_zip(artifacts=artifacts), content_type="application/zip"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{empresa.documento}-{period:%Y-%m}.zip"'
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
