@@ -44,6 +44,12 @@ def _fresh_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _archive_in_tmp(settings, tmp_path) -> None:
+    """Files archived by a test go to its own folder, never to the checkout's var/."""
+    settings.FG_ARCHIVE_DIR = tmp_path / "archive"
+
+
+@pytest.fixture(autouse=True)
 def _no_focus_hooks_by_default(settings) -> None:
     """Registering Focus hooks needs a reachable gateway; the hook tests switch it on."""
     settings.FG_FOCUS_HOOKS_ENABLED = False

@@ -209,3 +209,16 @@ RECORDED: list = []
 def record_change(change) -> None:  # type: ignore[no-untyped-def]
     """A FiscalChange subscriber for tests: remembers what was published."""
     RECORDED.append(change)
+
+
+def test_file_paths_in_answers_serve_the_archived_bytes(actor: Actor, other: Actor,
+                                                        empresa: Empresa,
+                                                        upstream: Upstream) -> None:
+    assert emit(actor, "arq-1", nfe_payload(VALID_CNPJ)).status_code == 202
+    note = drive(Note.objects.get(ref="arq-1"), upstream=upstream)
+    path = actor.client.get("/v2/nfe/arq-1").json()["caminho_xml_nota_fiscal"]
+    response = actor.client.get(path)
+    assert response.status_code == 200
+    xml = b"".join(response.streaming_content) if response.streaming else response.content
+    assert note.chave.encode() in xml
+    assert other.client.get(path).status_code == 404
