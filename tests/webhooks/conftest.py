@@ -1,0 +1,192 @@
+"""Real HTTP receivers on 127.0.0.1, notes made through the ORM, the schedule run in-process."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from fiscal.changes import ChangeType, FiscalChange, publish
+from fiscal.models import Note
+from fiscal.render import note_consulta
+from tenants.models import Empresa
+from tests.conftest import Actor
+from webhooks import services
+from webhooks.models import Endpoint
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b"ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    # Seconds to wait before answering (a hanging receiver); an Event lets tests release it.
+    hang: float = 0.0
+
+
+class Receiver:
+    """A tiny HTTP server: records every request, answers what the test queued (default 200)."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.replies: list[Reply] = []
+        self.default = Reply()
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                with receiver._lock:
+                    receiver.requests.append(
+                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                    )
+                    reply = receiver.replies.pop(0) if receiver.replies else receiver.default
+                if reply.hang:
+                    receiver.release.wait(reply.hang)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def reply(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def webhook_settings(settings) -> None:
+    # Receivers run on 127.0.0.1: allowed for tests only.
+    settings.FG_WEBHOOKS_ALLOW_LOOPBACK = True
+    settings.FG_WEBHOOKS_REQUIRE_HTTPS = False
+    settings.FG_WEBHOOKS_TIMEOUT = 2.0
+    settings.FG_WEBHOOKS_CONNECT_TIMEOUT = 1.0
+    settings.FG_CHANGE_SUBSCRIBERS = ["webhooks.services.on_fiscal_change"]
+
+
+@pytest.fixture(autouse=True)
+def enqueued(monkeypatch) -> list[tuple[int, str]]:
+    """Celery messages the code would send, kept here: no worker runs in tests (the tests run
+    the schedule themselves, or swap in Celery's eager mode where they test that path)."""
+    sent: list[tuple[int, str]] = []
+    monkeypatch.setattr(services, "_celery_enqueue", lambda i, t: sent.append((i, t)))
+    return sent
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture
+def make_receiver() -> Iterator[Callable[[], Receiver]]:
+    made: list[Receiver] = []
+
+    def build() -> Receiver:
+        made.append(Receiver())
+        return made[-1]
+
+    try:
+        yield build
+    finally:
+        for r in made:
+            r.stop()
+
+
+@pytest.fixture
+def empresa(actor: Actor, make_empresa) -> Empresa:
+    return make_empresa(actor.tenant, habilita_nfse=True, habilita_nfce=True)
+
+
+def make_note(empresa: Empresa, *, ref: str | None = None, doc_type: str = "nfe",
+              status: str = "autorizado", environment: str = "homologacao",
+              upstream: dict | None = None) -> Note:
+    ref = ref or f"ref-{uuid.uuid4().hex[:8]}"
+    upstream = upstream if upstream is not None else {
+        "cnpj_emitente": empresa.cnpj, "ref": ref, "status": status, "status_sefaz": "100",
+        "mensagem_sefaz": "Autorizado o uso da NF-e",
+        "chave_nfe": "NFe41190607504505000132550010000000011234567890",
+        "numero": "1", "serie": "1",
+        "caminho_xml_nota_fiscal": "/arquivos_development/x/201906/XMLs/1-nfe.xml",
+        "caminho_danfe": "/arquivos_development/x/201906/DANFEs/1.pdf",
+    }
+    return Note.objects.create(
+        tenant=empresa.tenant, empresa=empresa, environment=environment, doc_type=doc_type,
+        ref=ref, upstream_ref=uuid.uuid4().hex, payload={}, status=status, upstream=upstream,
+        next_action="",
+    )
+
+
+def publish_note(note: Note, change_type: str = ChangeType.NOTE_AUTHORIZED) -> None:
+    """What the lifecycle does on settle: publish inside its transaction."""
+    with transaction.atomic():
+        publish(FiscalChange(type=change_type, tenant=note.tenant, empresa=note.empresa,
+                             data=note_consulta(note), note=note))
+
+
+def create_endpoint(actor: Actor, url: str, **kwargs: Any) -> tuple[Endpoint, str]:
+    created = services.endpoint_create(tenant=actor.tenant, environment="homologacao", url=url,
+                                       **kwargs)
+    return created.endpoint, created.secret
+
+
+def run_due(now: datetime | None = None) -> list[str]:
+    """One dispatcher run with the tasks executed in-process; the outcomes, in order."""
+    outcomes: list[str] = []
+    when = now or timezone.now()
+
+    def execute(delivery_id: int, token: str) -> None:
+        outcome = services.delivery_attempt(delivery_id=delivery_id, claim_token=token, now=when)
+        outcomes.append(outcome.status)
+
+    services.dispatch_due(now=when, enqueue=execute)
+    return outcomes

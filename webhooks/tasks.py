@@ -1,0 +1,29 @@
+"""Thin tasks: load by id, call one service. The schedule lives in Postgres, not here."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from webhooks import services
+
+# Bounded: one attempt is at most FG_WEBHOOKS_TIMEOUT of HTTP plus bookkeeping.
+_DELIVER_LIMIT = int(settings.FG_WEBHOOKS_TIMEOUT) + 20
+
+
+@shared_task(name="webhooks.tasks.dispatch_deliveries", queue="webhooks", time_limit=30,
+             soft_time_limit=25, ignore_result=True)
+def dispatch_deliveries() -> int:
+    """Beat, every second: claim due deliveries and enqueue them."""
+    return services.dispatch_due()
+
+
+@shared_task(name="webhooks.tasks.deliver", queue="webhooks", time_limit=_DELIVER_LIMIT,
+             soft_time_limit=_DELIVER_LIMIT - 5, ignore_result=True)
+def deliver(delivery_id: int, claim_token: str) -> str:
+    """Send one claimed delivery. Retries are rows (next_attempt_at), never Celery retries:
+    a failure is recorded and rescheduled by the service, so the task itself always ends."""
+    outcome = services.delivery_attempt(delivery_id=delivery_id, claim_token=claim_token)
+    if outcome.status == "succeeded" and outcome.endpoint_id is not None:
+        services.endpoint_drain(endpoint_id=outcome.endpoint_id)
+    return outcome.status

@@ -1,0 +1,253 @@
+"""The only code that calls tenant URLs (DESIGN.md §3).
+
+Every call is guarded against SSRF: the host is resolved here, every address it resolves to is
+checked, and the connection is made to that checked address (the Host header and, for https,
+the TLS SNI and certificate check keep the original name), so a DNS answer that changes between
+the check and the connect cannot redirect us. Redirects are never followed. Timeouts are bounded
+in total, not per read. Nothing above this module sees an httpx exception: failures are
+``TransportError`` subclasses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+# IPv6 prefixes that carry an IPv4 address: NAT64 and 6to4. Checked as the embedded address.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+# Hosts made of digits, dots and hex: integer / octal / hex / shortened IPv4 forms
+# ("2130706433", "0x7f000001", "0177.0.0.1", "127.1") that resolvers treat as addresses.
+_NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.I)
+
+
+class TransportError(Exception):
+    """A delivery attempt that got no HTTP answer. ``connected``: bytes may have left us."""
+
+    connected = False
+
+
+class UnsafeURL(TransportError):
+    """Refused before any connection: scheme, credentials, or an address we never call."""
+
+
+class DeliveryTimeout(TransportError):
+    connected = True
+
+
+class ConnectionFailed(TransportError):
+    pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    body: str  # the first FG_WEBHOOKS_RESPONSE_MAX_BYTES, decoded leniently
+    retry_after: float | None
+    duration_ms: int
+    address: str
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _NAT64_LOCAL:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def address_refusal(ip: IPAddress) -> str | None:
+    """Why we never connect to this address, or None when it is fine."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            reason = address_refusal(embedded)
+            return f"{reason} (inside {ip})" if reason else None
+    if ip.is_loopback:
+        return None if settings.FG_WEBHOOKS_ALLOW_LOOPBACK else f"loopback address {ip}"
+    if ip in _METADATA:
+        return f"cloud metadata address {ip}"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
+        return f"shared (CGNAT) address {ip}"
+    for flag in ("is_unspecified", "is_link_local", "is_multicast", "is_private", "is_reserved"):
+        if getattr(ip, flag):
+            return f"{flag.removeprefix('is_').replace('_', '-')} address {ip}"
+    if not ip.is_global:
+        return f"non-public address {ip}"
+    return None
+
+
+def _literal_address(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if _NUMERIC_HOST.match(host):
+        try:
+            # inet_aton reads the legacy forms exactly as the C resolver would.
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            raise UnsafeURL(f"host {host!r} is not a valid address") from None
+    return None
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address the name resolves to (tests patch this to simulate DNS)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConnectionFailed(f"cannot resolve {host}: {exc}") from None
+    seen: list[IPAddress] = []
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if ip not in seen:
+            seen.append(ip)
+    return seen
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str  # as written in the URL (lowercased, no brackets)
+    port: int
+    path: str  # path + query
+    addresses: tuple[IPAddress, ...]
+
+
+def _split(url: str) -> tuple[str, str, int, str]:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeURL(f"invalid URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    allowed = {"https"} if settings.FG_WEBHOOKS_REQUIRE_HTTPS else {"http", "https"}
+    if scheme not in allowed:
+        raise UnsafeURL(f"scheme must be {' or '.join(sorted(allowed))}, not {scheme or 'none'}")
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeURL("credentials in the URL are not allowed")
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        raise UnsafeURL("URL has no host")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return scheme, host, port or (443 if scheme == "https" else 80), path
+
+
+def check_url(url: str, *, resolve_names: bool = True) -> Target:
+    """Validate a URL and every address it points at. Raises UnsafeURL (or ConnectionFailed
+    when the name does not resolve)."""
+    scheme, host, port, path = _split(url)
+    literal = _literal_address(host)
+    if literal is not None:
+        addresses = [literal]
+    elif not resolve_names:
+        addresses = []
+    else:
+        addresses = resolve(host, port)
+        if not addresses:
+            raise ConnectionFailed(f"{host} resolves to no address")
+    for ip in addresses:
+        reason = address_refusal(ip)
+        if reason:
+            # One bad answer refuses the whole name: mixing public and private answers is
+            # how DNS rebinding attacks pick their moment.
+            raise UnsafeURL(f"{host} is refused: {reason}")
+    return Target(scheme, host, port, path, tuple(addresses))
+
+
+_client: httpx.Client | None = None
+
+
+def _http() -> httpx.Client:
+    global _client
+    if _client is None:
+        _client = httpx.Client(
+            follow_redirects=False,
+            # Never a proxy from the environment: it would connect for us, unchecked.
+            trust_env=False,
+            # No keep-alive: a pooled connection is keyed by address, and two tenant hosts on
+            # one address must never share a TLS session negotiated for the other's name.
+            limits=httpx.Limits(max_keepalive_connections=0, max_connections=200),
+        )
+    return _client
+
+
+def _host_header(target: Target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default = 443 if target.scheme == "https" else 80
+    return host if target.port == default else f"{host}:{target.port}"
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(float(value.strip()), 0.0)
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST ``body`` to ``url`` with every guard on. Raises TransportError when no answer."""
+    target = check_url(url)
+    address = target.addresses[0]
+    netloc = f"[{address}]" if address.version == 6 else str(address)
+    direct = f"{target.scheme}://{netloc}:{target.port}{target.path}"
+    extensions: dict[str, object] = {}
+    if target.scheme == "https":
+        # TLS to the checked address, but SNI and certificate check against the URL's name.
+        extensions["sni_hostname"] = target.host
+    total = settings.FG_WEBHOOKS_TIMEOUT
+    timeout = httpx.Timeout(total, connect=min(settings.FG_WEBHOOKS_CONNECT_TIMEOUT, total))
+    limit = settings.FG_WEBHOOKS_RESPONSE_MAX_BYTES
+    started = time.monotonic()
+    deadline = started + total
+    request = _http().build_request(
+        "POST", direct, content=body, headers={**headers, "Host": _host_header(target)},
+        timeout=timeout, extensions=extensions,
+    )
+    try:
+        response = _http().send(request, stream=True)
+        try:
+            kept = b""
+            for chunk in response.iter_bytes():
+                kept += chunk
+                # Stop reading at the limit or the deadline: a slow-drip answer cannot hold us.
+                if len(kept) >= limit or time.monotonic() > deadline:
+                    break
+        finally:
+            response.close()
+    except httpx.TimeoutException as exc:
+        elapsed = time.monotonic() - started
+        raise DeliveryTimeout(f"timeout after {elapsed:.1f}s ({type(exc).__name__})") from None
+    except httpx.HTTPError as exc:
+        raise ConnectionFailed(f"{type(exc).__name__}: {exc}"[:300]) from None
+    return Answer(
+        status_code=response.status_code,
+        body=kept[:limit].decode("utf-8", errors="replace"),
+        retry_after=_retry_after(response.headers.get("retry-after")),
+        duration_ms=int((time.monotonic() - started) * 1000),
+        address=str(address),
+    )
