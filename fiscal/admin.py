@@ -78,7 +78,20 @@ class FiscalEventAdmin(admin.ModelAdmin):
 
 @admin.register(Inutilizacao)
 class InutilizacaoAdmin(admin.ModelAdmin):
-    list_display = ["id", "empresa", "modelo", "serie", "numero_inicial", "numero_final",
-                    "status", "source", "created_at"]
+    """Read-only: rows are written by fiscal.inutilizacoes (tenant requests, Focus hooks)."""
+
+    list_display = ["id", "empresa", "tenant", "environment", "modelo", "serie",
+                    "numero_inicial", "numero_final", "status", "status_sefaz", "source",
+                    "created_at"]
     list_filter = ["modelo", "status", "source", "environment"]
-    search_fields = ["empresa__cnpj", "protocolo"]
+    search_fields = ["empresa__cnpj", "empresa__cpf", "protocolo", "tenant__name"]
+    list_select_related = ["empresa", "tenant"]
+    readonly_fields = [f.name for f in Inutilizacao._meta.fields]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

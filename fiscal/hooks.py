@@ -116,5 +116,11 @@ def hook_authenticate(*, hook_id: int, presented: str | None) -> FocusHook | Non
 
 def hook_receive(*, hook: FocusHook, body: dict) -> Note | None:
     """Apply one delivery. Unknown refs are acknowledged: Focus would retry them for nothing."""
+    if hook.event == "inutilizacao":
+        # An inutilização body (a voided range), not a note's consulta.
+        from fiscal.inutilizacoes import inutilizacao_apply_hook
+
+        inutilizacao_apply_hook(hook=hook, body=body)
+        return None
     with transaction.atomic():
         return note_apply_hook(hook=hook, body=body)

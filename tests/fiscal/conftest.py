@@ -67,8 +67,6 @@ def upstream(settings) -> Iterator[Upstream]:
     settings.FOCUS_READ_TIMEOUT = 1.0
     settings.FG_INLINE_SUBMIT_TIMEOUT = 1.0
     settings.FG_FOCUS_HOOKS_ENABLED = False
-    # TEMPORARY while webhooks/storage land: their subscribers are exercised in their suites.
-    settings.FG_CHANGE_SUBSCRIBERS = []
     reset_clients()
     control = httpx.Client(base_url=f"{server.url}/__sandbox__", timeout=10)
     try:

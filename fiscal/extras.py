@@ -1,0 +1,561 @@
+"""Focus's side endpoints that are not a note's lifecycle: importação of an NFe XML, DANFe
+preview, NFSe by file (lotes RPS). Plus the small helpers the synchronous operations share
+(fiscal/inutilizacoes.py uses them too).
+
+Reference: focus-nfe-api-v2.txt NFe "Importação" (raw XML body, ``ref`` defaults to the chave,
+answer = the consulta), "Pré-visualização de DANFe" (JSON or XML in, PDF out, nothing kept);
+FocusNFe/api-doc ``_lote_rps.md`` "NFSe por Arquivo" (POST /v2/lotes_rps?ref= → 201 with the
+text file, GET /v2/lotes_rps/REF → 200 the same file, POST /v2/lotes_rps/REF/resposta → 201
+with the status of each RPS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from core.documents import normalize
+from core.errors import FocusError
+from core.parsers import json_depth
+from fiscal import services
+from fiscal.focus import budget
+from fiscal.focus import client as focus_client_module
+from fiscal.focus.client import (
+    FocusClient,
+    FocusMalformed,
+    FocusNotFound,
+    FocusRateLimited,
+    FocusRejected,
+    FocusTimeout,
+    FocusUnavailable,
+    FocusUpstreamError,
+)
+from fiscal.models import NextAction, Note, NoteEvent, NoteStatus
+from fiscal.render import note_consulta
+from fiscal.validation import emitter_document, validate_document, validate_ref
+from tenants.models import ApiKey, Empresa, Tenant
+
+logger = logging.getLogger("fiscal.extras")
+
+
+# --- shared by the synchronous operations ------------------------------------------------------
+
+def inline_timeout() -> float:
+    """Deadline of a Focus call made inside the tenant's request."""
+    return float(getattr(settings, "FG_OPERATION_INLINE_TIMEOUT", 15.0))
+
+
+def focus_client_for(*, empresa: Empresa, environment: str) -> FocusClient:
+    token = empresa.focus_token(environment)
+    if not token:
+        # Our configuration, not the tenant's request: say so in Focus's words.
+        raise FocusError(
+            "permissao_negada",
+            f"Empresa sem token Focus para o ambiente {environment}.",
+            status_code=403,
+        )
+    return FocusClient(environment=environment, token=token, timeout=inline_timeout())
+
+
+def acquire_budget(*, client: FocusClient, tenant: Tenant) -> None:
+    """Take one urgent request from the Focus token's shared budget, or refuse like Focus."""
+    decision = budget.acquire(fingerprint=client.fingerprint, tenant_id=tenant.pk, urgent=True)
+    if not decision.allowed:
+        raise rate_limited(decision.retry_after)
+
+
+def observe(client: FocusClient, rate_limit: Any) -> None:
+    if rate_limit is not None:
+        budget.observe(fingerprint=client.fingerprint, remaining=rate_limit.remaining,
+                       reset=rate_limit.reset)
+
+
+class RateLimitedError(FocusError):
+    """429 in Focus's shape, with the wait in Retry-After."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(
+            "limite_requisicoes",
+            "Limite de requisições por minuto excedido. Tente novamente em instantes.",
+            status_code=429,
+        )
+        self.retry_after = max(1, round(retry_after))
+
+
+def rate_limited(retry_after: float) -> RateLimitedError:
+    return RateLimitedError(retry_after)
+
+
+def not_sent_error(exc: FocusUpstreamError) -> FocusError:
+    """Nothing reached Focus (refused connection, 429 already handled): safe to try again."""
+    logger.warning("Focus call not sent: %s", exc)
+    return FocusError(
+        "servico_indisponivel",
+        "Focus NFe indisponível no momento; nada foi enviado. Tente novamente.",
+        status_code=503,
+    )
+
+
+def in_doubt_body(mensagem: str, **extra: Any) -> dict[str, Any]:
+    """The 202 answer after an ambiguous call (sent, outcome unknown).
+
+    ``processando_autorizacao`` is Focus's own word for "not decided yet", so a client written
+    for Focus treats it like an NFe still being processed; ``mensagem`` says what to do next.
+    """
+    return {"status": NoteStatus.PROCESSANDO.value, "mensagem": mensagem, **extra}
+
+
+# --- raw (non-JSON) Focus calls ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RawAnswer:
+    status_code: int
+    content_type: str
+    content: bytes
+    rate_limit: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def raw_request(client: FocusClient, method: str, path: str, *, params: dict | None = None,
+                content: bytes | None = None, content_type: str | None = None) -> RawAnswer:
+    """A Focus call whose body or answer is not JSON (XML in; PDF or text out).
+
+    ``FocusClient.request`` speaks JSON only. This borrows the client's pooled connection,
+    auth, timeouts and error translation, and raises exactly its errors: nothing above it sees
+    an httpx exception. TODO(lead): fold into fiscal/focus/client.py as ``request_raw``.
+    """
+    started = time.monotonic()
+    headers = {"Content-Type": content_type} if content_type else None
+    try:
+        response = focus_client_module._http(client.url).request(
+            method, path, params=params, content=content, headers=headers,
+            auth=client._auth, timeout=client.timeout,
+        )
+    except (httpx.ConnectTimeout, httpx.ConnectError, httpx.PoolTimeout) as exc:
+        raise client._log(FocusUnavailable(f"not sent: {exc}", sent=False),
+                          method, path, started) from None
+    except httpx.TimeoutException as exc:
+        raise client._log(FocusTimeout(f"timeout: {exc}"), method, path, started) from None
+    except httpx.TransportError as exc:
+        raise client._log(FocusUnavailable(f"transport error: {exc!r}", sent=True),
+                          method, path, started) from None
+    duration_ms = (time.monotonic() - started) * 1000
+    logger.info("focus %s %s -> %s in %.0fms (token %s)", method, path, response.status_code,
+                duration_ms, client.fingerprint)
+    if response.status_code >= 400:
+        client._interpret(response, duration_ms)  # raises the error the status means
+    return RawAnswer(
+        status_code=response.status_code,
+        content_type=response.headers.get("Content-Type", "application/octet-stream"),
+        content=response.content,
+        rate_limit=focus_client_module._parse_rate_limit(response.headers),
+        headers=dict(response.headers),
+    )
+
+
+def _json_answer(answer: RawAnswer) -> dict[str, Any]:
+    try:
+        body = json.loads(answer.content) if answer.content else {}
+    except ValueError:
+        raise FocusMalformed(f"Focus answered {answer.status_code} with a body that is not JSON"
+                             ) from None
+    if not isinstance(body, dict):
+        raise FocusMalformed(f"Focus answered {answer.status_code} with a non-object JSON")
+    return body
+
+
+# --- NFe XML ---------------------------------------------------------------------------------
+
+_XML_ERROR = FocusError(
+    "erro_validacao_xml",
+    "O XML não pode ser interpretado, verifique seu conteúdo e tente novamente",
+    status_code=422,
+)
+# An NFe never carries a DTD; refusing one keeps entity tricks (billion laughs, external
+# entities) away from the parser without a new dependency.
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NFeXml:
+    chave: str
+    emitente: str
+
+
+def parse_nfe_xml(raw: bytes) -> NFeXml:
+    """The chave and the emitter's CNPJ/CPF of an NFe XML (nfeProc or NFe), or Focus's 422."""
+    if not raw.strip() or _DTD.search(raw):
+        raise _XML_ERROR
+    try:
+        root = ET.fromstring(raw)  # noqa: S314 - no DTD allowed (above); expat resolves nothing
+    except ET.ParseError:
+        raise _XML_ERROR from None
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    inf = next((el for el in root.iter() if local(el.tag) == "infNFe"), None)
+    emit = next((el for el in root.iter() if local(el.tag) == "emit"), None)
+    if inf is None or emit is None:
+        raise _XML_ERROR
+    chave = inf.get("Id", "").removeprefix("NFe")
+    documento = next(
+        (normalize(el.text or "") for el in emit if local(el.tag) in ("CNPJ", "CPF")), ""
+    )
+    if len(chave) != 44 or not documento:
+        raise _XML_ERROR
+    return NFeXml(chave=chave, emitente=documento)
+
+
+# --- importação --------------------------------------------------------------------------------
+
+@dataclass
+class Answer:
+    """What the facade renders: Focus's status code and body (JSON) for the tenant."""
+
+    status_code: int
+    body: dict[str, Any]
+    note: Note | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _rewrite(note: Note, body: dict[str, Any]) -> dict[str, Any]:
+    """Focus's own answer, with our ref and our file paths (as the emission facade does)."""
+    rendered = note_consulta(note)
+    return {**body, **{k: v for k, v in rendered.items() if k in body or k == "ref"}}
+
+
+def importacao_request(*, api_key: ApiKey, ref: str | None, xml: bytes) -> Answer:
+    """Import an NFe issued elsewhere: persisted first (in doubt), then sent to Focus inline.
+
+    Rules as for an emission: the emitter must be the tenant's company, enabled for NFe; the
+    ref is unique per tenant/environment/type and may be reused only after erro_autorizacao.
+    """
+    parsed = parse_nfe_xml(xml)
+    # Focus's rule: without ?ref= the note's ref is "NFe" + chave.
+    ref = validate_ref(ref or f"NFe{parsed.chave}")
+    tenant = api_key.tenant
+    empresa = services.empresa_for_document(tenant=tenant, doc_type="nfe",
+                                            document=parsed.emitente)
+    client = focus_client_for(empresa=empresa, environment=api_key.environment)
+    acquire_budget(client=client, tenant=tenant)
+    note, token = _importacao_persist(api_key=api_key, empresa=empresa, ref=ref, xml=xml,
+                                      chave=parsed.chave)
+    try:
+        answer = raw_request(client, "POST", "/v2/nfe/importacao",
+                             params={"ref": note.upstream_ref}, content=xml,
+                             content_type="application/xml")
+        observe(client, answer.rate_limit)
+        body = _json_answer(answer)
+    except FocusRateLimited as exc:
+        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
+        _importacao_failed(note, token, exc, "Focus refused the import for its rate limit")
+        raise rate_limited(exc.retry_after) from None
+    except FocusUnavailable as exc:
+        if exc.sent:
+            return _importacao_in_doubt(note, token, exc)
+        _importacao_failed(note, token, exc, "Focus unreachable, import not sent")
+        raise not_sent_error(exc) from None
+    except FocusRejected as exc:
+        _importacao_failed(note, token, exc, "Focus refused the import", reply=exc)
+        return Answer(status_code=exc.status_code, body=exc.body, note=note)
+    except FocusUpstreamError as exc:  # timeout, unreadable answer: Focus may hold it
+        return _importacao_in_doubt(note, token, exc)
+    with transaction.atomic():
+        locked = Note.objects.select_for_update().select_related("tenant", "empresa").get(
+            pk=note.pk)
+        services.note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the import",
+                            status_code=answer.status_code,
+                            body=services._redacted_body(body))
+        locked.in_doubt = False
+        services._apply(locked, body, source="importacao")
+        if locked.claim_token == token:
+            locked.claim_token = ""
+            if locked.status == NoteStatus.PROCESSANDO:
+                locked.next_action = NextAction.SYNC
+                locked.next_action_at = services.now() + timedelta(
+                    seconds=settings.FG_SYNC_FIRST_DELAY)
+            else:
+                locked.next_action = NextAction.NONE
+                locked.next_action_at = None
+        locked.save()
+    return Answer(status_code=answer.status_code, body=_rewrite(locked, body), note=locked)
+
+
+def _importacao_persist(*, api_key: ApiKey, empresa: Empresa, ref: str, xml: bytes,
+                        chave: str) -> tuple[Note, str]:
+    """Insert the note marked in doubt and claimed for this request (write-ahead).
+
+    If this process dies during the call, the claim's lease runs out and the dispatcher's next
+    step is a read (``next_action = sync``), never a second import.
+    """
+    token = secrets.token_hex(16)
+    lease_until = services.now() + timedelta(seconds=settings.FG_CLAIM_LEASE)
+    # The XML as received is the note's payload: it is the only copy of the document we have
+    # until Focus answers and the archive keeps its own.
+    payload = {"importacao": True, "chave": chave, "xml": xml.decode("utf-8", "replace")}
+    work = {"next_action": NextAction.SYNC, "next_action_at": lease_until, "claim_token": token,
+            "in_doubt": True, "priority": 1, "submitted_at": services.now()}
+    key = {"tenant": api_key.tenant, "environment": api_key.environment, "doc_type": "nfe",
+           "ref": ref}
+    try:
+        with transaction.atomic():
+            note = Note.objects.create(**key, empresa=empresa, payload=payload,
+                                       upstream_ref=f"fg{secrets.token_hex(12)}",
+                                       submit_attempts=1, **work)
+            services.note_event(note, NoteEvent.Kind.CREATED, "import accepted from the tenant",
+                                api_key=api_key.display_prefix)
+            services.note_event(note, NoteEvent.Kind.SUBMITTED, "POST /v2/nfe/importacao",
+                                upstream_ref=note.upstream_ref)
+        return note, token
+    except IntegrityError:
+        pass
+    with transaction.atomic():
+        note = Note.objects.select_for_update().filter(**key).first()
+        if note is None or note.status != NoteStatus.ERRO_AUTORIZACAO or note.next_action:
+            raise services._ref_in_use(note.status if note else NoteStatus.PROCESSANDO)
+        # Focus's rule: a ref may be used again after erro_autorizacao (same row, new try).
+        previous = {"attempt": note.tenant_attempt, "status_sefaz": note.status_sefaz,
+                    "mensagem_sefaz": note.mensagem_sefaz, "erros": note.erros}
+        for name, value in work.items():
+            setattr(note, name, value)
+        note.empresa = empresa
+        note.payload = payload
+        note.status = NoteStatus.PROCESSANDO
+        note.status_sefaz = note.mensagem_sefaz = ""
+        note.erros = None
+        note.tenant_attempt += 1
+        note.submit_attempts = 1
+        note.settled_at = None
+        note.save()
+        services.note_event(note, NoteEvent.Kind.RESENT, "imported again after erro_autorizacao",
+                            previous_attempt=previous)
+        services.note_event(note, NoteEvent.Kind.SUBMITTED, "POST /v2/nfe/importacao",
+                            upstream_ref=note.upstream_ref)
+    return note, token
+
+
+def _importacao_in_doubt(note: Note, token: str, exc: FocusUpstreamError) -> Answer:
+    """Sent, answer unknown: the lead's sync step reads the note (GET) before anything else."""
+    with transaction.atomic():
+        services.note_event(note, NoteEvent.Kind.UPSTREAM_ERROR, str(exc)[:500],
+                            error=type(exc).__name__, sent=True, next_action=NextAction.SYNC)
+        Note.objects.filter(pk=note.pk, claim_token=token).update(
+            claim_token="", next_action=NextAction.SYNC, next_action_at=services.now(),
+            in_doubt=True, last_error=f"{type(exc).__name__}: {exc}"[:1000],
+        )
+    note.refresh_from_db()
+    return Answer(status_code=202, body=note_consulta(note), note=note)
+
+
+def _importacao_failed(note: Note, token: str, exc: FocusUpstreamError, message: str, *,
+                       reply: FocusRejected | None = None) -> None:
+    """Focus refused it, or it never left: no document exists at Focus; the ref may be reused."""
+    with transaction.atomic():
+        locked = Note.objects.select_for_update().select_related("tenant", "empresa").get(
+            pk=note.pk)
+        services.note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER if reply else
+                            NoteEvent.Kind.UPSTREAM_ERROR, message,
+                            status_code=getattr(exc, "status_code", None),
+                            body=services._redacted_body(reply.body) if reply else None,
+                            error=type(exc).__name__)
+        locked.in_doubt = False
+        codigo = reply.codigo if reply else "nao_enviado"
+        mensagem = reply.mensagem if reply else str(exc)[:500]
+        services._apply(locked, {
+            "status": NoteStatus.ERRO_AUTORIZACAO, "mensagem_sefaz": mensagem,
+            "erros": (reply.erros if reply and reply.erros else
+                      [{"codigo": codigo, "mensagem": mensagem}]),
+        }, source="importacao", keep_upstream=True)
+        if locked.claim_token == token:
+            locked.claim_token = ""
+            locked.next_action = NextAction.NONE
+            locked.next_action_at = None
+        locked.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+        locked.save()
+
+
+# --- DANFe preview ------------------------------------------------------------------------------
+
+def _parse_json_body(raw: bytes) -> Any:
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        # Focus answers 415 for a body it cannot parse.
+        raise FocusError("requisicao_invalida", "JSON inválido", status_code=415) from None
+    if json_depth(data) > settings.FG_MAX_JSON_DEPTH:
+        raise FocusError("requisicao_invalida", "JSON aninhado demais", status_code=415)
+    return data
+
+
+def danfe_preview(*, api_key: ApiKey, body: bytes) -> RawAnswer:
+    """Focus renders a DANFe of a note that is not issued (stateless): its PDF, passed on."""
+    is_xml = body.lstrip().startswith(b"<")
+    if is_xml:
+        document = parse_nfe_xml(body).emitente
+        content_type = "application/xml"
+    else:
+        _, document = validate_document("nfe", _parse_json_body(body))
+        content_type = "application/json"
+    empresa = services.empresa_for_document(tenant=api_key.tenant, doc_type="nfe",
+                                            document=document)
+    client = focus_client_for(empresa=empresa, environment=api_key.environment)
+    acquire_budget(client=client, tenant=api_key.tenant)
+    try:
+        answer = _stateless_call(client, "POST", "/v2/nfe/danfe", content=body,
+                                 content_type=content_type)
+    except FocusRejected as exc:  # Focus's validation of the note: its answer, as it gave it
+        return _json_raw(exc.status_code, exc.body)
+    logger.info("danfe preview: tenant %s empresa %s (%s) %s bytes", api_key.tenant_id,
+                empresa.pk, "xml" if is_xml else "json", len(answer.content))
+    return answer
+
+
+def _stateless_call(client: FocusClient, method: str, path: str, **kwargs: Any) -> RawAnswer:
+    """A call with nothing to keep: Focus's refusals pass through, failures become 429/503."""
+    try:
+        answer = raw_request(client, method, path, **kwargs)
+    except FocusRateLimited as exc:
+        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
+        raise rate_limited(exc.retry_after) from None
+    except FocusRejected:
+        raise
+    except FocusUpstreamError as exc:
+        raise not_sent_error(exc) if not exc.sent else FocusError(
+            "servico_indisponivel",
+            "Focus NFe não respondeu a tempo. Nada foi guardado; tente novamente.",
+            status_code=503,
+        ) from None
+    observe(client, answer.rate_limit)
+    return answer
+
+
+# --- lotes RPS (NFSe por arquivo) ---------------------------------------------------------------
+
+def lote_upstream_ref(*, tenant: Tenant, environment: str, ref: str) -> str:
+    """The ref we give Focus for a tenant's lote: Focus keys lotes per token, and a token may be
+    shared by tenants, so the tenant is part of it. Derived (not stored): there is no lote table
+    yet, and a GET must find it again from the tenant's ref alone."""
+    digest = hashlib.sha256(f"{tenant.pk}:{environment}:{ref}".encode()).hexdigest()[:24]
+    return f"fgl{digest}"
+
+
+def _lote_document(data: Any) -> str:
+    if not isinstance(data, dict) or not isinstance(data.get("prestador"), dict) or not (
+        isinstance(data.get("lista_nfse"), list) and data["lista_nfse"]
+    ):
+        # Reference: _lote_rps.md, "422 Campos obrigatórios não preenchidos".
+        raise FocusError("requisicao_invalida",
+                         'Campos "prestador" e "lista_nfse" são obrigatórios', status_code=422)
+    return emitter_document("nfse", data)[1]
+
+
+def lote_create(*, api_key: ApiKey, ref: str | None, body: bytes) -> RawAnswer:
+    ref = validate_ref(ref)
+    data = _parse_json_body(body)
+    empresa = services.empresa_for_document(tenant=api_key.tenant, doc_type="nfse",
+                                            document=_lote_document(data))
+    client = focus_client_for(empresa=empresa, environment=api_key.environment)
+    acquire_budget(client=client, tenant=api_key.tenant)
+    upstream_ref = lote_upstream_ref(tenant=api_key.tenant, environment=api_key.environment,
+                                     ref=ref)
+    try:
+        answer = raw_request(client, "POST", "/v2/lotes_rps", params={"ref": upstream_ref},
+                             content=json.dumps(data).encode(), content_type="application/json")
+    except FocusUpstreamError as exc:
+        if isinstance(exc, FocusRejected) or not exc.sent or isinstance(exc, FocusRateLimited):
+            return _stateless_failure(client, exc)
+        # Focus may have generated the file: reading it is safe, sending again is not (it
+        # would number the RPS again).
+        logger.warning("lote %s of tenant %s in doubt: %s", ref, api_key.tenant_id, exc)
+        return _json_raw(202, in_doubt_body(
+            f"O lote pode ter sido gerado; consulte GET /v2/lotes_rps/{ref} antes de reenviar.",
+            ref=ref))
+    observe(client, answer.rate_limit)
+    logger.info("lote %s of tenant %s generated (empresa %s)", ref, api_key.tenant_id,
+                empresa.pk)
+    return answer
+
+
+def _stateless_failure(client: FocusClient, exc: FocusUpstreamError) -> RawAnswer:
+    if isinstance(exc, FocusRejected):
+        return _json_raw(exc.status_code, exc.body)
+    if isinstance(exc, FocusRateLimited):
+        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
+        raise rate_limited(exc.retry_after) from None
+    raise not_sent_error(exc) from None
+
+
+def _json_raw(status_code: int, body: Any) -> RawAnswer:
+    return RawAnswer(status_code=status_code, content_type="application/json",
+                     content=json.dumps(body, ensure_ascii=False).encode())
+
+
+# Upper bound of the companies a lote lookup asks Focus about (see lote_find).
+LOTE_LOOKUP_LIMIT = 20
+
+
+def _lote_find(*, api_key: ApiKey, ref: str) -> tuple[FocusClient, str, RawAnswer]:
+    """Which of the tenant's NFSe companies holds the lote, with Focus's GET answer.
+
+    With no lote table the company is not recorded, so the tenant's NFSe-enabled companies are
+    asked in turn (distinct Focus tokens, at most LOTE_LOOKUP_LIMIT); a tenant has few.
+    """
+    ref = validate_ref(ref)
+    upstream_ref = lote_upstream_ref(tenant=api_key.tenant, environment=api_key.environment,
+                                     ref=ref)
+    tried: set[str] = set()
+    empresas = Empresa.objects.filter(tenant=api_key.tenant, is_active=True, habilita_nfse=True)
+    for empresa in empresas.order_by("id")[:LOTE_LOOKUP_LIMIT]:
+        token = empresa.focus_token(api_key.environment)
+        if not token or token in tried:
+            continue
+        tried.add(token)
+        client = focus_client_for(empresa=empresa, environment=api_key.environment)
+        acquire_budget(client=client, tenant=api_key.tenant)
+        try:
+            answer = _stateless_call(client, "GET", f"/v2/lotes_rps/{upstream_ref}")
+        except FocusNotFound:
+            continue
+        return client, upstream_ref, answer
+    raise FocusError("nao_encontrado", "Lote não encontrado", status_code=404)
+
+
+def lote_get(*, api_key: ApiKey, ref: str) -> RawAnswer:
+    try:
+        return _lote_find(api_key=api_key, ref=ref)[2]
+    except FocusRejected as exc:
+        return _json_raw(exc.status_code, exc.body)
+
+
+def lote_resposta(*, api_key: ApiKey, ref: str, body: bytes) -> RawAnswer:
+    """The prefeitura's return file, for Focus to turn into the status of each RPS."""
+    if not body.strip():
+        raise FocusError("midia_invalida", "Formato de arquivo inválido", status_code=415)
+    try:
+        client, upstream_ref, _ = _lote_find(api_key=api_key, ref=ref)
+    except FocusRejected as exc:
+        return _json_raw(exc.status_code, exc.body)
+    try:
+        answer = raw_request(client, "POST", f"/v2/lotes_rps/{upstream_ref}/resposta",
+                             content=body, content_type="text/plain")
+    except FocusUpstreamError as exc:
+        if isinstance(exc, FocusRejected) or not exc.sent or isinstance(exc, FocusRateLimited):
+            return _stateless_failure(client, exc)
+        logger.warning("lote resposta %s of tenant %s in doubt: %s", ref, api_key.tenant_id, exc)
+        return _json_raw(202, in_doubt_body(
+            "A resposta da prefeitura foi enviada e o resultado não é conhecido.", ref=ref))
+    observe(client, answer.rate_limit)
+    return answer

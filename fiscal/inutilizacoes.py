@@ -1,0 +1,352 @@
+"""Inutilizações: voided number ranges, asked by the tenant or reported by Focus.
+
+Reference: focus-nfe-api-v2.txt NFe "Inutilização" (POST /v2/nfe/inutilizacao, also /v2/nfce/;
+synchronous: Focus answers SEFAZ's result in the same request, 200 with ``status`` autorizado
+(102) or erro_autorizacao (241 used number, 256 already voided, ...)), and SUPPLEMENT.md "Hooks"
+(the ``inutilizacao`` event: Focus voided a range itself).
+
+Focus has no GET for an inutilização, so an ambiguous call (timeout, reset, 5xx after sending,
+an unreadable answer) cannot be read back. The row stays ``pendente`` with the failure noted in
+``upstream["gateway"]`` and nothing is sent again on its own. It settles when Focus's
+``inutilizacao`` hook reports the range, or when the tenant sends the range again: voiding is
+idempotent at SEFAZ (a range it already holds is answered 256), so a repeat is always safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from core.documents import is_valid_cnpj, is_valid_cpf, normalize
+from core.errors import FocusError
+from fiscal import services
+from fiscal.changes import ChangeType, FiscalChange, publish
+from fiscal.extras import (
+    Answer,
+    acquire_budget,
+    focus_client_for,
+    in_doubt_body,
+    not_sent_error,
+    observe,
+    rate_limited,
+)
+from fiscal.focus import budget
+from fiscal.focus.client import (
+    FocusRateLimited,
+    FocusRejected,
+    FocusUnavailable,
+    FocusUpstreamError,
+)
+from fiscal.models import FocusHook, Inutilizacao
+from tenants.models import ApiKey, Empresa, Tenant
+
+logger = logging.getLogger("fiscal.inutilizacoes")
+
+MODELOS = {"nfe": "55", "nfce": "65"}
+REQUIRED = ("cnpj", "serie", "numero_inicial", "numero_final", "justificativa")
+MAX_NUMERO = 999_999_999  # nNF has 9 digits
+
+
+class InutilizacaoStatus(models.TextChoices):
+    """Inutilizacao.status. Focus's words where Focus said it; the column has no choices (it
+    predates this vocabulary, and changing it would need a migration)."""
+
+    # Persisted; Focus's answer is not known yet (in flight, or in doubt after a failed call).
+    PENDENTE = "pendente"
+    # SEFAZ voided the range (102).
+    AUTORIZADO = "autorizado"
+    # SEFAZ refused (241 a number was used, 256 already voided, ...). Nothing was voided.
+    ERRO_AUTORIZACAO = "erro_autorizacao"
+    # Focus refused the request itself (4xx), or it never left the gateway. Nothing was voided.
+    ERRO = "erro"
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InutilizacaoInput:
+    documento: str
+    serie: int
+    numero_inicial: int
+    numero_final: int
+    justificativa: str
+
+    def focus_body(self) -> dict[str, str]:
+        return {
+            "cnpj": self.documento, "serie": str(self.serie),
+            "numero_inicial": str(self.numero_inicial), "numero_final": str(self.numero_final),
+            "justificativa": self.justificativa,
+        }
+
+
+def _invalid(field: str, mensagem: str) -> FocusError:
+    return FocusError("requisicao_invalida", mensagem,
+                      erros=[{"codigo": "requisicao_invalida", "campo": field,
+                              "mensagem": mensagem}])
+
+
+def _number(data: dict[str, Any], field: str, low: int, high: int) -> int:
+    value = data[field]
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(str(value).strip())
+    except ValueError:
+        raise _invalid(field, f'Parâmetro "{field}" inválido') from None
+    if not low <= number <= high:
+        raise _invalid(field, f'Parâmetro "{field}" deve estar entre {low} e {high}')
+    return number
+
+
+def inutilizacao_validate(data: Any) -> InutilizacaoInput:
+    """Focus's first validation of an inutilização (400 requisicao_invalida naming the field)."""
+    if not isinstance(data, dict) or not data:
+        raise FocusError("requisicao_invalida", "O corpo da requisição deve ser um objeto JSON")
+    for name in REQUIRED:
+        if data.get(name) in (None, ""):
+            raise _invalid(name, f'Parâmetro "{name}" não informado')
+    documento = normalize(str(data["cnpj"]))
+    if not (is_valid_cnpj(documento) or (len(documento) == 11 and is_valid_cpf(documento))):
+        raise _invalid("cnpj", "CNPJ inválido: cnpj")
+    justificativa = str(data["justificativa"])
+    if not 15 <= len(justificativa) <= 255:
+        raise _invalid("justificativa",
+                       'Parâmetro "justificativa" deve ter entre 15 e 255 caracteres')
+    serie = _number(data, "serie", 0, 999)
+    inicial = _number(data, "numero_inicial", 1, MAX_NUMERO)
+    final = _number(data, "numero_final", 1, MAX_NUMERO)
+    if final < inicial:
+        raise _invalid("numero_final",
+                       'Parâmetro "numero_final" deve ser maior ou igual a "numero_inicial"')
+    return InutilizacaoInput(documento=documento, serie=serie, numero_inicial=inicial,
+                             numero_final=final, justificativa=justificativa)
+
+
+# --- what the facade shows -----------------------------------------------------------------------
+
+def inutilizacao_file_path(inutilizacao: Inutilizacao, field: str) -> str:
+    """Our path for a ``caminho_*`` of an inutilização (served by the archive)."""
+    return f"/v2/arquivos/inutilizacoes/{inutilizacao.pk}/{field.removeprefix('caminho_')}"
+
+
+def inutilizacao_render(inutilizacao: Inutilizacao, body: dict[str, Any]) -> dict[str, Any]:
+    """A Focus inutilização body with our file paths (the rest exactly as Focus wrote it)."""
+    return {
+        key: inutilizacao_file_path(inutilizacao, key)
+        if key.startswith("caminho_") and isinstance(value, str) and value.startswith("/")
+        else value
+        for key, value in body.items()
+        if key != "gateway"
+    }
+
+
+def _publish(inutilizacao: Inutilizacao) -> None:
+    publish(FiscalChange(
+        type=ChangeType.INUTILIZACAO_REGISTERED, tenant=inutilizacao.tenant,
+        empresa=inutilizacao.empresa,
+        data=inutilizacao_render(inutilizacao, inutilizacao.upstream or {}),
+        inutilizacao=inutilizacao,
+    ))
+
+
+def _answer_fields(body: dict[str, Any]) -> dict[str, Any]:
+    protocolo = body.get("protocolo_sefaz") or body.get("protocolo") or body.get(
+        "numero_protocolo") or ""
+    return {
+        "status_sefaz": str(body.get("status_sefaz") or "")[:10],
+        "mensagem_sefaz": str(body.get("mensagem_sefaz") or ""),
+        "protocolo": str(protocolo)[:30],
+    }
+
+
+def _settle(inutilizacao: Inutilizacao, *, status: str, upstream: dict[str, Any],
+            **fields: Any) -> bool:
+    """Move a pending row to its result: a claim (only a pending row moves), publishing once.
+
+    The tenant's answer and Focus's hook may race for the same row; whichever comes second
+    finds it settled and does nothing.
+    """
+    moved = Inutilizacao.objects.filter(
+        pk=inutilizacao.pk, status=InutilizacaoStatus.PENDENTE
+    ).update(status=status, upstream=upstream, updated_at=services.now(), **fields)
+    inutilizacao.refresh_from_db()
+    if moved and status == InutilizacaoStatus.AUTORIZADO:
+        _publish(inutilizacao)
+    return bool(moved)
+
+
+# --- asked by the tenant -------------------------------------------------------------------------
+
+def inutilizacao_request(*, api_key: ApiKey, doc_type: str, data: Any) -> Answer:
+    """POST /v2/<nfe|nfce>/inutilizacao: persisted first, then Focus inline; Focus's answer."""
+    clean = inutilizacao_validate(data)
+    tenant = api_key.tenant
+    empresa = services.empresa_for_document(tenant=tenant, doc_type=doc_type,
+                                            document=clean.documento)
+    client = focus_client_for(empresa=empresa, environment=api_key.environment)
+    acquire_budget(client=client, tenant=tenant)
+    with transaction.atomic():  # committed before anything is sent
+        row = Inutilizacao.objects.create(
+            tenant=tenant, empresa=empresa, environment=api_key.environment,
+            modelo=MODELOS[doc_type], serie=str(clean.serie),
+            numero_inicial=clean.numero_inicial, numero_final=clean.numero_final,
+            justificativa=clean.justificativa, source=Inutilizacao.Source.TENANT,
+            status=InutilizacaoStatus.PENDENTE,
+        )
+    try:
+        response = client.request("POST", f"/v2/{doc_type}/inutilizacao",
+                                  json_body=clean.focus_body())
+    except FocusRateLimited as exc:
+        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
+        _not_sent(row, exc)
+        raise rate_limited(exc.retry_after) from None
+    except FocusRejected as exc:
+        # Focus refused the request (its validation, the company): nothing was voided.
+        with transaction.atomic():
+            _settle(row, status=InutilizacaoStatus.ERRO,
+                    upstream={"http_status": exc.status_code, **exc.body},
+                    mensagem_sefaz=exc.mensagem)
+        return Answer(status_code=exc.status_code, body=exc.body)
+    except FocusUnavailable as exc:
+        if not exc.sent:
+            _not_sent(row, exc)
+            raise not_sent_error(exc) from None
+        return _in_doubt(row, exc)
+    except FocusUpstreamError as exc:  # timeout, unreadable answer: SEFAZ may have voided it
+        return _in_doubt(row, exc)
+    observe(client, response.rate_limit)
+    body = response.body if isinstance(response.body, dict) else {}
+    status = body.get("status")
+    if status not in (InutilizacaoStatus.AUTORIZADO, InutilizacaoStatus.ERRO_AUTORIZACAO):
+        # An answer without a result we know: keep it, and keep waiting for the hook.
+        logger.warning("inutilizacao %s: Focus answered without a known status: %r", row.pk,
+                       status)
+        Inutilizacao.objects.filter(pk=row.pk).update(upstream=body, updated_at=services.now())
+        row.refresh_from_db()
+        return Answer(status_code=response.status_code, body=inutilizacao_render(row, body))
+    with transaction.atomic():
+        _settle(row, status=status, upstream=body, **_answer_fields(body))
+    return Answer(status_code=response.status_code, body=inutilizacao_render(row, body))
+
+
+def _not_sent(row: Inutilizacao, exc: FocusUpstreamError) -> None:
+    with transaction.atomic():
+        _settle(row, status=InutilizacaoStatus.ERRO,
+                upstream={"gateway": {"sent": False, "error": f"{type(exc).__name__}: {exc}"}},
+                mensagem_sefaz="não enviado à Focus NFe")
+
+
+def _in_doubt(row: Inutilizacao, exc: FocusUpstreamError) -> Answer:
+    """Sent, result unknown: the row stays pending for the hook or a repeat by the tenant."""
+    logger.warning("inutilizacao %s in doubt: %s", row.pk, exc)
+    note = {"in_doubt": True, "sent": True, "error": f"{type(exc).__name__}: {exc}"[:500],
+            "at": services.now().isoformat()}
+    Inutilizacao.objects.filter(pk=row.pk, status=InutilizacaoStatus.PENDENTE).update(
+        upstream={"gateway": note}, updated_at=services.now())
+    row.refresh_from_db()
+    if row.status != InutilizacaoStatus.PENDENTE:  # the hook was faster than our timeout
+        return Answer(status_code=200, body=inutilizacao_render(row, row.upstream or {}))
+    return Answer(status_code=202, body=in_doubt_body(
+        "A inutilização foi enviada e o resultado da SEFAZ ainda não é conhecido. Consulte "
+        f"GET /api/v1/inutilizacoes/{row.pk}; reenviar a mesma faixa é seguro.",
+        id=row.pk, cnpj=row.empresa.documento, modelo=row.modelo, serie=row.serie,
+        numero_inicial=str(row.numero_inicial), numero_final=str(row.numero_final),
+    ))
+
+
+# --- reported by Focus ---------------------------------------------------------------------------
+
+def inutilizacao_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Inutilizacao | None:
+    """An ``inutilizacao`` hook delivery: one row per range (serie + numbers + modelo).
+
+    It settles a pending row of the tenant's (the reconciliation of an ambiguous request) or
+    records a range Focus voided on its own (source ``focus``). Deliveries are repeated by
+    Focus; a range already authorized is left as it is, and published once.
+    """
+    try:
+        serie = str(int(str(body.get("serie", "")).strip()))
+        inicial = int(str(body.get("numero_inicial", "")).strip())
+        final = int(str(body.get("numero_final", "")).strip())
+    except ValueError:
+        logger.warning("inutilizacao hook %s without a readable range: %r", hook.pk, body)
+        return None
+    modelo = str(body.get("modelo") or "55")
+    status = str(body.get("status") or "")
+    with transaction.atomic():
+        # One delivery at a time per company: two copies of a hook cannot both create a row.
+        empresa = Empresa.objects.select_for_update().select_related("tenant").get(
+            pk=hook.empresa_id)
+        FocusHook.objects.filter(pk=hook.pk).update(last_received_at=services.now())
+        documento = normalize(str(body.get("cnpj") or ""))
+        if documento and documento != empresa.documento:
+            # The hook is registered for this company; trust that, but leave a trace.
+            logger.warning("inutilizacao hook %s names cnpj %s, registered for empresa %s",
+                           hook.pk, documento, empresa.pk)
+        same = Inutilizacao.objects.select_related("tenant", "empresa").filter(
+            empresa=empresa, environment=hook.environment, modelo=modelo, serie=serie,
+            numero_inicial=inicial, numero_final=final,
+        )
+        done = same.filter(status=InutilizacaoStatus.AUTORIZADO).order_by("id").first()
+        if done is not None:
+            return done
+        pending = same.filter(status=InutilizacaoStatus.PENDENTE).order_by("-id").first()
+        if status not in (InutilizacaoStatus.AUTORIZADO, InutilizacaoStatus.ERRO_AUTORIZACAO):
+            logger.warning("inutilizacao hook %s with status %r ignored", hook.pk, status)
+            return pending
+        if pending is not None:
+            _settle(pending, status=status, upstream=body, **_answer_fields(body))
+            return pending
+        if status != InutilizacaoStatus.AUTORIZADO:
+            return None  # a refusal of nothing we asked for: no range was voided
+        row = Inutilizacao.objects.create(
+            tenant=empresa.tenant, empresa=empresa, environment=hook.environment,
+            modelo=modelo, serie=serie, numero_inicial=inicial, numero_final=final,
+            justificativa=str(body.get("justificativa") or ""),
+            source=Inutilizacao.Source.FOCUS, status=status, upstream=body,
+            **_answer_fields(body),
+        )
+        _publish(row)
+    return row
+
+
+# --- selectors -----------------------------------------------------------------------------------
+
+def inutilizacao_list(
+    *,
+    tenant: Tenant,
+    empresa_id: int | None = None,
+    status: str | None = None,
+    source: str | None = None,
+    modelo: str | None = None,
+    environment: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> QuerySet[Inutilizacao]:
+    qs = Inutilizacao.objects.filter(tenant=tenant).select_related("empresa")
+    if empresa_id:
+        qs = qs.filter(empresa_id=empresa_id)
+    if status:
+        qs = qs.filter(status=status)
+    if source:
+        qs = qs.filter(source=source)
+    if modelo:
+        qs = qs.filter(modelo=modelo)
+    if environment:
+        qs = qs.filter(environment=environment)
+    if created_from:
+        qs = qs.filter(created_at__gte=created_from)
+    if created_to:
+        qs = qs.filter(created_at__lt=created_to)
+    return qs
+
+
+def inutilizacao_get(*, tenant: Tenant, pk: int) -> Inutilizacao:
+    # Another tenant's row is a 404: its existence is not revealed.
+    return get_object_or_404(Inutilizacao.objects.select_related("empresa"), tenant=tenant,
+                             pk=pk)

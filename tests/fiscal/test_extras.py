@@ -1,0 +1,236 @@
+"""Importação of an NFe XML, DANFe preview and lotes RPS through the facade, against the
+sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from fiscal.models import NextAction, Note, NoteEvent, NoteStatus
+from tenants.models import Empresa
+from tests.conftest import OTHER_CNPJ, VALID_CNPJ, Actor
+from tests.fiscal.conftest import HOMOLOG_TOKEN, Upstream, drive
+from tests.sandbox.helpers import nfe_payload, nfse_payload
+
+
+@pytest.fixture
+def nfe_xml(upstream: Upstream) -> bytes:
+    """The XML of an NFe the sandbox authorized, straight from Focus (issued "elsewhere")."""
+    with httpx.Client(base_url=upstream.server.url, auth=(HOMOLOG_TOKEN, "")) as focus:
+        assert focus.post("/v2/nfe", params={"ref": "origem"},
+                          json=nfe_payload(VALID_CNPJ)).status_code == 202
+        upstream.process()
+        consulta = focus.get("/v2/nfe/origem").json()
+        assert consulta["status"] == "autorizado"
+        return focus.get(consulta["caminho_xml_nota_fiscal"]).content
+
+
+def importar(actor: Actor, xml: bytes, ref: str | None = "imp-1"):
+    url = "/v2/nfe/importacao" + (f"?ref={ref}" if ref else "")
+    return actor.client.post(url, xml, content_type="application/xml")
+
+
+# --- importação ----------------------------------------------------------------------------------
+
+def test_importacao_creates_an_authorized_note_with_focus_answer(
+    actor: Actor, other: Actor, empresa: Empresa, upstream: Upstream, nfe_xml: bytes
+) -> None:
+    response = importar(actor, nfe_xml)
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    note = Note.objects.get(ref="imp-1")
+    assert answer["ref"] == "imp-1" and answer["status"] == "autorizado"
+    assert answer["status_sefaz"] == "100"
+    assert answer["caminho_xml_nota_fiscal"] == f"/v2/arquivos/{note.pk}/xml_nota_fiscal"
+    assert note.doc_type == "nfe" and note.empresa == empresa
+    assert note.status == NoteStatus.AUTORIZADO and note.next_action == NextAction.NONE
+    assert not note.in_doubt and not note.claim_token
+    assert answer["chave_nfe"] == "NFe" + note.chave
+    assert note.upstream_ref.startswith("fg") and note.upstream_ref != "imp-1"
+    assert note.payload["xml"].encode() == nfe_xml
+    kinds = list(note.events.values_list("kind", flat=True))
+    assert kinds[:2] == [NoteEvent.Kind.CREATED, NoteEvent.Kind.SUBMITTED]
+    assert NoteEvent.Kind.STATUS_CHANGED in kinds
+
+    assert actor.client.get("/v2/nfe/imp-1").json()["status"] == "autorizado"
+    assert other.client.get("/v2/nfe/imp-1").status_code == 404
+    # the ref is taken now
+    again = importar(actor, nfe_xml)
+    assert again.status_code == 422
+    assert again.json()["codigo"] == "nfe_autorizada"
+
+
+def test_importacao_without_ref_uses_the_chave(actor: Actor, empresa: Empresa,
+                                               upstream: Upstream, nfe_xml: bytes) -> None:
+    response = importar(actor, nfe_xml, ref=None)
+    assert response.status_code == 201, response.content
+    note = Note.objects.get()
+    assert note.ref == f"NFe{note.chave}" == response.json()["ref"]
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b"not xml",
+        b"<nfeProc><oops",
+        b"<nfeProc/>",
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><nfeProc>&a;</nfeProc>',
+    ],
+)
+def test_importacao_of_an_unreadable_xml_is_erro_validacao_xml(
+    actor: Actor, empresa: Empresa, upstream: Upstream, xml: bytes
+) -> None:
+    response = importar(actor, xml)
+    assert response.status_code == 422
+    assert response.json()["codigo"] == "erro_validacao_xml"
+    assert not Note.objects.exists()
+
+
+def test_importacao_of_another_companys_xml_is_permissao_negada(
+    actor: Actor, other: Actor, empresa: Empresa, make_empresa, upstream: Upstream,
+    nfe_xml: bytes,
+) -> None:
+    make_empresa(other.tenant, cnpj=OTHER_CNPJ)
+    foreign = nfe_xml.replace(f"<CNPJ>{VALID_CNPJ}</CNPJ>".encode(),
+                              f"<CNPJ>{OTHER_CNPJ}</CNPJ>".encode(), 1)
+    assert foreign != nfe_xml
+    response = importar(actor, foreign)
+    assert response.status_code == 403
+    assert response.json()["codigo"] == "permissao_negada"
+    # and the other tenant cannot import the actor's note
+    assert importar(other, nfe_xml).status_code == 403
+    assert not Note.objects.exists()
+
+
+def test_importacao_timeout_answers_202_and_the_sync_step_reads_it(
+    actor: Actor, empresa: Empresa, upstream: Upstream, settings, nfe_xml: bytes
+) -> None:
+    settings.FG_OPERATION_INLINE_TIMEOUT = 0.5
+    upstream.fault("accept_then_hang", count=1, methods=["POST"],
+                   path_prefix="/v2/nfe/importacao", hang_seconds=3)
+    response = importar(actor, nfe_xml)
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "processando_autorizacao"
+    note = Note.objects.get()
+    assert note.in_doubt and note.next_action == NextAction.SYNC and not note.claim_token
+    assert note.events.filter(kind=NoteEvent.Kind.UPSTREAM_ERROR).exists()
+    note = drive(note, upstream=upstream)
+    assert note.status == NoteStatus.AUTORIZADO
+    assert note.chave and not note.in_doubt
+
+
+def test_importacao_refused_by_focus_is_passed_on_and_the_ref_can_be_reused(
+    actor: Actor, make_empresa, upstream: Upstream, nfe_xml: bytes
+) -> None:
+    # Our company, but its Focus token is not enabled for NFe at Focus: Focus refuses.
+    upstream.control.post("/config", json={"companies": {VALID_CNPJ: {"habilita_nfe": False}}})
+    make_empresa(actor.tenant, uf="PR")
+    response = importar(actor, nfe_xml)
+    assert response.status_code == 400, response.content
+    assert response.json()["codigo"] == "empresa_nao_habilitada"
+    note = Note.objects.get()
+    assert note.status == NoteStatus.ERRO_AUTORIZACAO and note.next_action == NextAction.NONE
+    upstream.control.post("/config", json={"companies": {VALID_CNPJ: {"habilita_nfe": True}}})
+    again = importar(actor, nfe_xml)
+    assert again.status_code == 201, again.content
+    note.refresh_from_db()
+    assert note.status == NoteStatus.AUTORIZADO and note.tenant_attempt == 2
+    assert Note.objects.count() == 1
+
+
+# --- DANFe preview -------------------------------------------------------------------------------
+
+def test_danfe_preview_from_json_and_from_xml_is_a_pdf(
+    actor: Actor, empresa: Empresa, upstream: Upstream, nfe_xml: bytes
+) -> None:
+    from_json = actor.client.post("/v2/nfe/danfe", nfe_payload(VALID_CNPJ), format="json")
+    assert from_json.status_code == 200, from_json.content
+    assert from_json["Content-Type"] == "application/pdf"
+    assert from_json.content.startswith(b"%PDF")
+    from_xml = actor.client.post("/v2/nfe/danfe", nfe_xml, content_type="text/xml")
+    assert from_xml.status_code == 200 and from_xml.content.startswith(b"%PDF")
+    assert not Note.objects.exists()  # stateless
+
+
+def test_danfe_preview_checks_company_and_input(
+    actor: Actor, other: Actor, empresa: Empresa, upstream: Upstream
+) -> None:
+    denied = other.client.post("/v2/nfe/danfe", nfe_payload(VALID_CNPJ), format="json")
+    assert denied.status_code == 403 and denied.json()["codigo"] == "permissao_negada"
+    broken = actor.client.post("/v2/nfe/danfe", b"{nope", content_type="application/json")
+    assert broken.status_code == 415
+    payload = nfe_payload(VALID_CNPJ)
+    del payload["natureza_operacao"]
+    missing = actor.client.post("/v2/nfe/danfe", payload, format="json")
+    assert missing.status_code == 400 and "natureza_operacao" in missing.json()["mensagem"]
+
+
+def test_danfe_preview_refused_by_focus_is_passed_on(actor: Actor, make_empresa,
+                                                    upstream: Upstream) -> None:
+    # Our company, but the Focus token belongs to another CNPJ: Focus itself refuses.
+    make_empresa(actor.tenant, cnpj=OTHER_CNPJ, token_homologacao=HOMOLOG_TOKEN)
+    response = actor.client.post("/v2/nfe/danfe", nfe_payload(OTHER_CNPJ), format="json")
+    assert response.status_code == 403, response.content
+    assert response.json() == {"codigo": "permissao_negada",
+                               "mensagem": "CNPJ do emitente não autorizado."}
+
+
+def test_danfe_preview_timeout_is_503(actor: Actor, empresa: Empresa, upstream: Upstream,
+                                      settings) -> None:
+    settings.FG_OPERATION_INLINE_TIMEOUT = 0.5
+    upstream.fault("hang", count=1, methods=["POST"], path_prefix="/v2/nfe/danfe",
+                   hang_seconds=3)
+    response = actor.client.post("/v2/nfe/danfe", nfe_payload(VALID_CNPJ), format="json")
+    assert response.status_code == 503
+    assert response.json()["codigo"] == "servico_indisponivel"
+
+
+# --- lotes RPS -----------------------------------------------------------------------------------
+
+def lote(cnpj: str = VALID_CNPJ) -> dict:
+    nfse = nfse_payload(cnpj)
+    return {"prestador": nfse.pop("prestador"), "lista_nfse": [nfse, dict(nfse)]}
+
+
+def test_lote_rps_is_generated_read_back_and_answered(
+    actor: Actor, other: Actor, empresa: Empresa, make_empresa, upstream: Upstream
+) -> None:
+    created = actor.client.post("/v2/lotes_rps?ref=l-1", lote(), format="json")
+    assert created.status_code == 201, created.content
+    assert created["Content-Type"].startswith("text/plain")
+    assert created.content.startswith(b"LOTE|")
+    assert created.content.count(b"RPS|") == 2
+
+    read = actor.client.get("/v2/lotes_rps/l-1")
+    assert read.status_code == 200 and read.content == created.content
+    assert actor.client.get("/v2/lotes_rps/nope").status_code == 404
+
+    # Another tenant with the same company and the same Focus token cannot reach it.
+    make_empresa(other.tenant, habilita_nfse=True)
+    hidden = other.client.get("/v2/lotes_rps/l-1")
+    assert hidden.status_code == 404 and hidden.json()["codigo"] == "nao_encontrado"
+
+    resposta = actor.client.post("/v2/lotes_rps/l-1/resposta", b"retorno da prefeitura",
+                                 content_type="text/plain")
+    assert resposta.status_code == 201, resposta.content
+    results = json.loads(resposta.content)
+    assert [r["status"] for r in results] == ["autorizado", "autorizado"]
+
+
+def test_lote_rps_checks_ref_company_and_fields(
+    actor: Actor, other: Actor, empresa: Empresa, upstream: Upstream
+) -> None:
+    assert actor.client.post("/v2/lotes_rps", lote(), format="json").status_code == 400
+    incomplete = actor.client.post("/v2/lotes_rps?ref=l-2", {"prestador": {"cnpj": VALID_CNPJ}},
+                                   format="json")
+    assert incomplete.status_code == 422
+    denied = other.client.post("/v2/lotes_rps?ref=l-3", lote(), format="json")
+    assert denied.status_code == 403 and denied.json()["codigo"] == "permissao_negada"
+    # Focus's own validation passes through: the prestador needs its inscrição municipal
+    body = lote()
+    del body["prestador"]["inscricao_municipal"]
+    refused = actor.client.post("/v2/lotes_rps?ref=l-4", body, format="json")
+    assert refused.status_code == 422
+    assert "inscricao_municipal" in refused.json()["mensagem"]
