@@ -16,13 +16,11 @@ import json
 import logging
 import re
 import secrets
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -31,16 +29,15 @@ from core.errors import FocusError
 from core.parsers import json_depth
 from fiscal import services
 from fiscal.focus import budget
-from fiscal.focus import client as focus_client_module
 from fiscal.focus.client import (
     FocusClient,
     FocusMalformed,
     FocusNotFound,
     FocusRateLimited,
     FocusRejected,
-    FocusTimeout,
     FocusUnavailable,
     FocusUpstreamError,
+    RawAnswer,
 )
 from fiscal.models import NextAction, Note, NoteEvent, NoteStatus
 from fiscal.render import note_consulta
@@ -118,52 +115,6 @@ def in_doubt_body(mensagem: str, **extra: Any) -> dict[str, Any]:
 
 
 # --- raw (non-JSON) Focus calls ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RawAnswer:
-    status_code: int
-    content_type: str
-    content: bytes
-    rate_limit: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def raw_request(client: FocusClient, method: str, path: str, *, params: dict | None = None,
-                content: bytes | None = None, content_type: str | None = None) -> RawAnswer:
-    """A Focus call whose body or answer is not JSON (XML in; PDF or text out).
-
-    ``FocusClient.request`` speaks JSON only. This borrows the client's pooled connection,
-    auth, timeouts and error translation, and raises exactly its errors: nothing above it sees
-    an httpx exception. TODO(lead): fold into fiscal/focus/client.py as ``request_raw``.
-    """
-    started = time.monotonic()
-    headers = {"Content-Type": content_type} if content_type else None
-    try:
-        response = focus_client_module._http(client.url).request(
-            method, path, params=params, content=content, headers=headers,
-            auth=client._auth, timeout=client.timeout,
-        )
-    except (httpx.ConnectTimeout, httpx.ConnectError, httpx.PoolTimeout) as exc:
-        raise client._log(FocusUnavailable(f"not sent: {exc}", sent=False),
-                          method, path, started) from None
-    except httpx.TimeoutException as exc:
-        raise client._log(FocusTimeout(f"timeout: {exc}"), method, path, started) from None
-    except httpx.TransportError as exc:
-        raise client._log(FocusUnavailable(f"transport error: {exc!r}", sent=True),
-                          method, path, started) from None
-    duration_ms = (time.monotonic() - started) * 1000
-    logger.info("focus %s %s -> %s in %.0fms (token %s)", method, path, response.status_code,
-                duration_ms, client.fingerprint)
-    if response.status_code >= 400:
-        client._interpret(response, duration_ms)  # raises the error the status means
-    return RawAnswer(
-        status_code=response.status_code,
-        content_type=response.headers.get("Content-Type", "application/octet-stream"),
-        content=response.content,
-        rate_limit=focus_client_module._parse_rate_limit(response.headers),
-        headers=dict(response.headers),
-    )
-
 
 def _json_answer(answer: RawAnswer) -> dict[str, Any]:
     try:
@@ -254,7 +205,7 @@ def importacao_request(*, api_key: ApiKey, ref: str | None, xml: bytes) -> Answe
     note, token = _importacao_persist(api_key=api_key, empresa=empresa, ref=ref, xml=xml,
                                       chave=parsed.chave)
     try:
-        answer = raw_request(client, "POST", "/v2/nfe/importacao",
+        answer = client.request_raw("POST", "/v2/nfe/importacao",
                              params={"ref": note.upstream_ref}, content=xml,
                              content_type="application/xml")
         observe(client, answer.rate_limit)
@@ -278,9 +229,9 @@ def importacao_request(*, api_key: ApiKey, ref: str | None, xml: bytes) -> Answe
             pk=note.pk)
         services.note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the import",
                             status_code=answer.status_code,
-                            body=services._redacted_body(body))
+                            body=services.redacted_body(body))
         locked.in_doubt = False
-        services._apply(locked, body, source="importacao")
+        services.apply_upstream(locked, body, source="importacao")
         if locked.claim_token == token:
             locked.claim_token = ""
             if locked.status == NoteStatus.PROCESSANDO:
@@ -325,7 +276,7 @@ def _importacao_persist(*, api_key: ApiKey, empresa: Empresa, ref: str, xml: byt
     with transaction.atomic():
         note = Note.objects.select_for_update().filter(**key).first()
         if note is None or note.status != NoteStatus.ERRO_AUTORIZACAO or note.next_action:
-            raise services._ref_in_use(note.status if note else NoteStatus.PROCESSANDO)
+            raise services.ref_in_use_error(note.status if note else NoteStatus.PROCESSANDO)
         # Focus's rule: a ref may be used again after erro_autorizacao (same row, new try).
         previous = {"attempt": note.tenant_attempt, "status_sefaz": note.status_sefaz,
                     "mensagem_sefaz": note.mensagem_sefaz, "erros": note.erros}
@@ -369,12 +320,12 @@ def _importacao_failed(note: Note, token: str, exc: FocusUpstreamError, message:
         services.note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER if reply else
                             NoteEvent.Kind.UPSTREAM_ERROR, message,
                             status_code=getattr(exc, "status_code", None),
-                            body=services._redacted_body(reply.body) if reply else None,
+                            body=services.redacted_body(reply.body) if reply else None,
                             error=type(exc).__name__)
         locked.in_doubt = False
         codigo = reply.codigo if reply else "nao_enviado"
         mensagem = reply.mensagem if reply else str(exc)[:500]
-        services._apply(locked, {
+        services.apply_upstream(locked, {
             "status": NoteStatus.ERRO_AUTORIZACAO, "mensagem_sefaz": mensagem,
             "erros": (reply.erros if reply and reply.erros else
                       [{"codigo": codigo, "mensagem": mensagem}]),
@@ -426,7 +377,7 @@ def danfe_preview(*, api_key: ApiKey, body: bytes) -> RawAnswer:
 def _stateless_call(client: FocusClient, method: str, path: str, **kwargs: Any) -> RawAnswer:
     """A call with nothing to keep: Focus's refusals pass through, failures become 429/503."""
     try:
-        answer = raw_request(client, method, path, **kwargs)
+        answer = client.request_raw(method, path, **kwargs)
     except FocusRateLimited as exc:
         budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
         raise rate_limited(exc.retry_after) from None
@@ -472,7 +423,7 @@ def lote_create(*, api_key: ApiKey, ref: str | None, body: bytes) -> RawAnswer:
     upstream_ref = lote_upstream_ref(tenant=api_key.tenant, environment=api_key.environment,
                                      ref=ref)
     try:
-        answer = raw_request(client, "POST", "/v2/lotes_rps", params={"ref": upstream_ref},
+        answer = client.request_raw("POST", "/v2/lotes_rps", params={"ref": upstream_ref},
                              content=json.dumps(data).encode(), content_type="application/json")
     except FocusUpstreamError as exc:
         if isinstance(exc, FocusRejected) or not exc.sent or isinstance(exc, FocusRateLimited):
@@ -549,7 +500,7 @@ def lote_resposta(*, api_key: ApiKey, ref: str, body: bytes) -> RawAnswer:
     except FocusRejected as exc:
         return _json_raw(exc.status_code, exc.body)
     try:
-        answer = raw_request(client, "POST", f"/v2/lotes_rps/{upstream_ref}/resposta",
+        answer = client.request_raw("POST", f"/v2/lotes_rps/{upstream_ref}/resposta",
                              content=body, content_type="text/plain")
     except FocusUpstreamError as exc:
         if isinstance(exc, FocusRejected) or not exc.sent or isinstance(exc, FocusRateLimited):

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from core.api import FocusAPIView
 from fiscal import extras, inutilizacoes
+from fiscal.focus.client import RawAnswer
 
 
 class ExtrasFacadeView(FocusAPIView):
@@ -26,7 +27,7 @@ class ExtrasFacadeView(FocusAPIView):
         return response
 
 
-def _raw(answer: extras.RawAnswer) -> HttpResponse:
+def _raw(answer: RawAnswer) -> HttpResponse:
     return HttpResponse(answer.content, status=answer.status_code,
                         content_type=answer.content_type)
 

@@ -37,7 +37,7 @@ from fiscal.focus.client import (
 )
 from fiscal.models import FiscalEvent, NextAction, Note, NoteEvent, NoteStatus
 from fiscal.render import gateway_file_path, note_consulta
-from fiscal.services import _apply, note_event
+from fiscal.services import apply_upstream, note_event
 from tenants.models import ApiKey
 
 Kind = FiscalEvent.Kind
@@ -331,7 +331,7 @@ def _record_on_note(note: Note, spec: Spec, body: dict[str, Any]) -> None:
     extra = {k: v for k, v in body.items()
              if k.startswith(("caminho_", "numero_")) and k != "numero"}
     if spec.kind == Kind.CANCELAMENTO:
-        _apply(note, {"status": NoteStatus.CANCELADO, **extra}, source="cancelamento")
+        apply_upstream(note, {"status": NoteStatus.CANCELADO, **extra}, source="cancelamento")
         return
     note.upstream = {**(note.upstream or {}), **extra}
     note.save(update_fields=["upstream", "updated_at"])

@@ -9,6 +9,7 @@ re-sent. Focus itself refuses a second POST of a ref it holds, which covers the 
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -85,7 +86,7 @@ def note_event(note: Note, kind: str, message: str = "", **data: Any) -> NoteEve
     return NoteEvent.objects.create(note=note, kind=kind, message=message, data=data)
 
 
-def _redacted_body(body: Any) -> Any:
+def redacted_body(body: Any) -> Any:
     """What of an upstream answer goes into the timeline: bounded, no secrets inside."""
     if isinstance(body, dict):
         return {k: v for k, v in body.items() if not k.startswith(("token", "requisicao_"))}
@@ -155,11 +156,11 @@ def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None,
     with transaction.atomic():
         existing = Note.objects.select_for_update().filter(**key).first()
         if existing is None:  # deleted in between: cannot happen to notes, but be exact
-            raise _ref_in_use(NoteStatus.PROCESSANDO)
+            raise ref_in_use_error(NoteStatus.PROCESSANDO)
         return Accepted(_resend(existing, empresa, payload, token, lease_until), token)
 
 
-def _ref_in_use(status: str) -> FocusError:
+def ref_in_use_error(status: str) -> FocusError:
     if status == NoteStatus.PROCESSANDO:
         return FocusError("em_processamento", "Nota fiscal já em processamento", status_code=422)
     return FocusError("nfe_autorizada", f"Nota fiscal já {status}", status_code=422)
@@ -169,7 +170,7 @@ def _resend(note: Note, empresa: Empresa, payload: dict, token: str,
             lease_until: datetime) -> Note:
     """Focus's rule: a ref may be sent again only after erro_autorizacao; same row, new try."""
     if note.status != NoteStatus.ERRO_AUTORIZACAO or note.next_action:
-        raise _ref_in_use(note.status)
+        raise ref_in_use_error(note.status)
     previous = {
         "attempt": note.tenant_attempt,
         "status_sefaz": note.status_sefaz,
@@ -295,7 +296,7 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
     note_event(note, NoteEvent.Kind.SUBMITTED, f"POST /v2/{note.doc_type}",
                attempt=note.submit_attempts, upstream_ref=note.upstream_ref)
     try:
-        response = client.emit(note.doc_type, note.upstream_ref, note.payload)
+        response = _post(client, note)
     except FocusRateLimited as exc:
         budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
         _upstream_failed(note, token, exc, action=NextAction.SUBMIT, delay=exc.retry_after,
@@ -320,10 +321,10 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
     with transaction.atomic():
         locked = Note.objects.select_for_update().get(pk=note.pk)
         note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the POST",
-                   status_code=response.status_code, body=_redacted_body(body),
+                   status_code=response.status_code, body=redacted_body(body),
                    ms=round(response.duration_ms))
         locked.in_doubt = False
-        _apply(locked, body, source="submit")
+        apply_upstream(locked, body, source="submit")
         if locked.claim_token == token:
             locked.claim_token = ""
             if locked.status == NoteStatus.PROCESSANDO or _still_pending(locked):
@@ -332,6 +333,21 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
                 locked.priority = 0
         locked.save()
     return StepResult(note=locked, upstream_status=response.status_code, upstream_body=body)
+
+
+def _post(client: FocusClient, note: Note) -> FocusResponse:
+    """The note's POST: an emission, or the XML of an importação (fiscal/extras.py)."""
+    if not note.payload.get("importacao"):
+        return client.emit(note.doc_type, note.upstream_ref, note.payload)
+    raw = client.request_raw("POST", "/v2/nfe/importacao", params={"ref": note.upstream_ref},
+                             content=note.payload["xml"].encode(), content_type="application/xml")
+    try:
+        body = json.loads(raw.content) if raw.content else {}
+    except ValueError:
+        raise FocusMalformed("Focus answered the importação with a body that is not JSON"
+                             ) from None
+    return FocusResponse(status_code=raw.status_code, body=body, duration_ms=0.0,
+                         rate_limit=raw.rate_limit)
 
 
 def _submit_rejected(note: Note, token: str, exc: FocusRejected) -> StepResult:
@@ -344,11 +360,11 @@ def _submit_rejected(note: Note, token: str, exc: FocusRejected) -> StepResult:
     with transaction.atomic():
         locked = Note.objects.select_for_update().get(pk=note.pk)
         note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus refused the POST",
-                   status_code=exc.status_code, body=_redacted_body(exc.body))
+                   status_code=exc.status_code, body=redacted_body(exc.body))
         locked.in_doubt = False
         body = {"status": NoteStatus.ERRO_AUTORIZACAO, "mensagem_sefaz": exc.mensagem,
                 "erros": exc.erros or [{"codigo": exc.codigo, "mensagem": exc.mensagem}]}
-        _apply(locked, body, source="submit", keep_upstream=True)
+        apply_upstream(locked, body, source="submit", keep_upstream=True)
         if locked.claim_token == token:
             locked.claim_token = ""
             locked.next_action = NextAction.NONE
@@ -403,7 +419,7 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
                 locked.save()
             return StepResult(note=locked)
         locked.in_doubt = False
-        _apply(locked, body, source="sync")
+        apply_upstream(locked, body, source="sync")
         if locked.claim_token == token:
             locked.claim_token = ""
             if locked.status == NoteStatus.PROCESSANDO or _still_pending(locked):
@@ -484,7 +500,8 @@ def _hook_event(note: Note) -> str:
 
 # --- applying what Focus says -------------------------------------------------------------------
 
-def _apply(note: Note, body: dict[str, Any], *, source: str, keep_upstream: bool = False) -> bool:
+def apply_upstream(note: Note, body: dict[str, Any], *, source: str,
+                   keep_upstream: bool = False) -> bool:
     """Apply a Focus consulta body (answer, read or hook) to a locked note; publish changes.
 
     Statuses never move backwards: a body whose status is not an allowed successor of the
@@ -590,7 +607,7 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
         note_event(note, NoteEvent.Kind.HOOK_RECEIVED, f"Focus hook {hook.event}",
                    status=body.get("status"))
         note.in_doubt = False
-        _apply(note, body, source="hook")
+        apply_upstream(note, body, source="hook")
         if note.status in FINAL_STATUSES and not _still_pending(note) and not note.claim_token:
             note.next_action = NextAction.NONE
             note.next_action_at = None

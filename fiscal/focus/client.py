@@ -89,6 +89,15 @@ class FocusResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class RawAnswer:
+    status_code: int
+    content_type: str
+    content: bytes
+    rate_limit: RateLimitInfo | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class RateLimitInfo:
     limit: int
@@ -175,9 +184,39 @@ class FocusClient:
         params: dict[str, str] | None = None,
         json_body: Any = None,
     ) -> FocusResponse:
-        started = time.monotonic()
         content = None if json_body is None else json.dumps(json_body).encode()
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        content_type = "application/json" if content is not None else None
+        response, duration_ms = self._send(method, path, params=params, content=content,
+                                           content_type=content_type)
+        return self._interpret(response, duration_ms)
+
+    def request_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> RawAnswer:
+        """A call whose body or answer is not JSON (XML in; PDF or text out). Same errors."""
+        response, duration_ms = self._send(method, path, params=params, content=content,
+                                           content_type=content_type)
+        if response.status_code >= 400:
+            self._interpret(response, duration_ms)  # raises the error the status means
+        return RawAnswer(
+            status_code=response.status_code,
+            content_type=response.headers.get("Content-Type", "application/octet-stream"),
+            content=response.content,
+            rate_limit=_parse_rate_limit(response.headers),
+            headers=dict(response.headers),
+        )
+
+    def _send(self, method: str, path: str, *, params: dict[str, str] | None,
+              content: bytes | None, content_type: str | None) -> tuple[httpx.Response, float]:
+        """The one place a request leaves for Focus; httpx errors become Focus errors."""
+        started = time.monotonic()
+        headers = {"Content-Type": content_type} if content_type else None
         try:
             response = _http(self.url).request(
                 method, path, params=params, content=content, headers=headers,
@@ -199,12 +238,11 @@ class FocusClient:
             raise self._log(FocusUnavailable(f"transport error: {exc!r}", sent=True),
                             method, path, started) from None
         duration_ms = (time.monotonic() - started) * 1000
-        result = self._interpret(response, duration_ms)
         logger.info(
             "focus %s %s -> %s in %.0fms (token %s)",
             method, path, response.status_code, duration_ms, self.fingerprint,
         )
-        return result
+        return response, duration_ms
 
     def _interpret(self, response: httpx.Response, duration_ms: float) -> FocusResponse:
         rate_limit = _parse_rate_limit(response.headers)

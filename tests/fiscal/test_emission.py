@@ -185,7 +185,7 @@ def test_replaced_nfse_records_the_substitute(actor: Actor, empresa: Empresa,
     from django.db import transaction
 
     from fiscal.changes import ChangeType
-    from fiscal.services import _apply
+    from fiscal.services import apply_upstream
 
     published = []
     settings.FG_CHANGE_SUBSCRIBERS = ["tests.fiscal.test_emission.record_change"]
@@ -194,7 +194,8 @@ def test_replaced_nfse_records_the_substitute(actor: Actor, empresa: Empresa,
     note = drive(Note.objects.get(ref="sub-1"), upstream=upstream)
     with transaction.atomic():
         locked = Note.objects.select_for_update().get(pk=note.pk)
-        _apply(locked, {"status": "substituido", "numero_nfse_substituta": "778"}, source="hook")
+        apply_upstream(locked, {"status": "substituido", "numero_nfse_substituta": "778"},
+                       source="hook")
     note.refresh_from_db()
     assert note.status == NoteStatus.SUBSTITUIDO
     assert actor.client.get("/v2/nfse/sub-1").json()["numero_nfse_substituta"] == "778"

@@ -234,3 +234,16 @@ def test_lote_rps_checks_ref_company_and_fields(
     refused = actor.client.post("/v2/lotes_rps?ref=l-4", body, format="json")
     assert refused.status_code == 422
     assert "inscricao_municipal" in refused.json()["mensagem"]
+
+
+def test_importacao_lost_before_focus_is_imported_again_not_emitted(
+    actor: Actor, empresa: Empresa, upstream: Upstream, settings, nfe_xml: bytes
+) -> None:
+    settings.FG_OPERATION_INLINE_TIMEOUT = 0.5
+    upstream.fault("hang", count=1, methods=["POST"], path_prefix="/v2/nfe/importacao",
+                   hang_seconds=2)
+    assert importar(actor, nfe_xml).status_code == 202
+    note = drive(Note.objects.get(), upstream=upstream)
+    # the read said 404; the retry went to /v2/nfe/importacao with the XML again
+    assert note.status == NoteStatus.AUTORIZADO, note.events.values_list("message", flat=True)
+    assert note.submit_attempts == 2  # a JSON emission of it would have been refused

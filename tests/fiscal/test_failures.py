@@ -139,14 +139,14 @@ def test_statuses_never_move_backwards(actor: Actor, empresa: Empresa,
                                        upstream: Upstream) -> None:
     from django.db import transaction
 
-    from fiscal.services import _apply
+    from fiscal.services import apply_upstream
 
     assert emit(actor, "mono-1").status_code == 202
     note = drive(Note.objects.get(ref="mono-1"), upstream=upstream)
     assert note.status == NoteStatus.AUTORIZADO
     with transaction.atomic():
         locked = Note.objects.select_for_update().get(pk=note.pk)
-        applied = _apply(locked, {"status": "processando_autorizacao"}, source="hook")
+        applied = apply_upstream(locked, {"status": "processando_autorizacao"}, source="hook")
     assert applied is False
     note.refresh_from_db()
     assert note.status == NoteStatus.AUTORIZADO
