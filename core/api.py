@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from core.errors import focus_exception_handler
+from core.parsers import FocusBodyParser
 from tenants.models import ApiKey, Tenant
 
 
@@ -28,7 +29,9 @@ class TenantAPIView(APIView):
 
 
 class FocusAPIView(TenantAPIView):
-    """Facade view under /v2: Focus's error shape, Focus's codes."""
+    """Facade view under /v2: Focus's error shape, Focus's codes, Focus's body parsing."""
+
+    parser_classes = [FocusBodyParser]
 
     def get_exception_handler(self):  # type: ignore[no-untyped-def]
         return focus_exception_handler

@@ -38,3 +38,11 @@ class StrictJSONParser(JSONParser):
                 f"JSON is nested deeper than {settings.FG_MAX_JSON_DEPTH} levels."
             )
         return data
+
+
+class FocusBodyParser(StrictJSONParser):
+    """Focus reads the body as JSON whatever the Content-Type says, and its own examples rely
+    on it (``curl -d`` sends application/x-www-form-urlencoded, PHP's CURLOPT_POSTFIELDS too).
+    The facade does the same, so that Focus clients work unchanged."""
+
+    media_type = "*/*"

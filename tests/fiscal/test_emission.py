@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fiscal.models import NextAction, Note, NoteEvent, NoteStatus
 from tenants.models import Empresa
 from tests.conftest import VALID_CNPJ, Actor
@@ -223,3 +225,19 @@ def test_file_paths_in_answers_serve_the_archived_bytes(actor: Actor, other: Act
     xml = b"".join(response.streaming_content) if response.streaming else response.content
     assert note.chave.encode() in xml
     assert other.client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "application/octet-stream"]
+)
+def test_json_bodies_are_read_whatever_the_content_type_like_focus(
+    actor: Actor, empresa: Empresa, upstream: Upstream, content_type: str
+) -> None:
+    # Focus's own curl and PHP examples send JSON with a form content type.
+    import json
+
+    response = actor.client.post("/v2/nfe?ref=ct-x", data=json.dumps(nfe_payload(VALID_CNPJ)),
+                                 content_type=content_type)
+    assert response.status_code == 202, response.content
+    broken = actor.client.post("/v2/nfe?ref=ct-y", data="{", content_type=content_type)
+    assert broken.status_code == 415
