@@ -30,9 +30,17 @@ def _rewrite_answer(note: Any, body: dict[str, Any]) -> dict[str, Any]:
 class NoteEmitFacade(FocusAPIView):
     @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str) -> Response:
+        params = {}
+        forma = request.query_params.get("forma_emissao")
+        if doc_type == "nfce" and forma is not None:
+            # Manual offline contingency: the tenant's own número/série (focus-nfe-api-v2.txt).
+            if forma != "offline":
+                raise FocusError("forma_emissao_nao_informada",
+                                 'Parâmetro "forma_emissao" inválido ou não informado')
+            params["forma_emissao"] = forma
         accepted = services.note_accept(
             api_key=self.api_key, doc_type=doc_type, ref=request.query_params.get("ref"),
-            payload=request.data,
+            payload=request.data, params=params,
         )
         note = accepted.note
         if settings.FG_INLINE_SUBMIT or doc_type == "nfce":

@@ -70,6 +70,8 @@ class Note(models.Model):
     # unique per Focus token whichever tenants share that token).
     upstream_ref = models.CharField(max_length=64, unique=True)
     payload = models.JSONField()
+    # Query parameters sent with the POST besides ref (NFCe's forma_emissao=offline).
+    upstream_params = models.JSONField(default=dict, blank=True)
 
     status = models.CharField(
         max_length=24, choices=NoteStatus.choices, default=NoteStatus.PROCESSANDO

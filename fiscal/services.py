@@ -121,8 +121,8 @@ class Accepted:
     claim_token: str
 
 
-def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None,
-                payload: Any) -> Accepted:
+def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any,
+                params: dict[str, str] | None = None) -> Accepted:
     """Validate, find the company, apply the ref rules and persist the note, claimed for submit.
 
     One transaction writes the Note and its "created" event; nothing is sent yet.
@@ -143,6 +143,7 @@ def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None,
                 empresa=empresa,
                 upstream_ref=f"fg{secrets.token_hex(12)}",
                 payload=payload,
+                upstream_params=params or {},
                 next_action=NextAction.SUBMIT,
                 next_action_at=lease_until,
                 claim_token=token,
@@ -157,6 +158,7 @@ def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None,
         existing = Note.objects.select_for_update().filter(**key).first()
         if existing is None:  # deleted in between: cannot happen to notes, but be exact
             raise ref_in_use_error(NoteStatus.PROCESSANDO)
+        existing.upstream_params = params or {}
         return Accepted(_resend(existing, empresa, payload, token, lease_until), token)
 
 
@@ -338,7 +340,8 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
 def _post(client: FocusClient, note: Note) -> FocusResponse:
     """The note's POST: an emission, or the XML of an importação (fiscal/extras.py)."""
     if not note.payload.get("importacao"):
-        return client.emit(note.doc_type, note.upstream_ref, note.payload)
+        return client.emit(note.doc_type, note.upstream_ref, note.payload,
+                           params=note.upstream_params or None)
     raw = client.request_raw("POST", "/v2/nfe/importacao", params={"ref": note.upstream_ref},
                              content=note.payload["xml"].encode(), content_type="application/xml")
     try:

@@ -169,8 +169,10 @@ class FocusClient:
         )
 
     # --- documents. Reference: focus-nfe-api-v2.txt, "URLs" of each document type.
-    def emit(self, doc_type: str, ref: str, payload: dict[str, Any]) -> FocusResponse:
-        return self.request("POST", f"/v2/{doc_type}", params={"ref": ref}, json_body=payload)
+    def emit(self, doc_type: str, ref: str, payload: dict[str, Any],
+             params: dict[str, str] | None = None) -> FocusResponse:
+        return self.request("POST", f"/v2/{doc_type}", params={**(params or {}), "ref": ref},
+                            json_body=payload)
 
     def consult(self, doc_type: str, ref: str, *, completa: bool = False) -> FocusResponse:
         params = {"completa": "1"} if completa else None

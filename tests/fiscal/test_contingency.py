@@ -59,3 +59,20 @@ def test_nfce_timeout_correction_is_recorded(actor: Actor, empresa: Empresa,
     consulta = actor.client.get("/v2/nfce/tc-1").json()
     first = consulta["tentativas_anteriores"][0]
     assert first["caminho_xml_nota_fiscal"].startswith(f"/v2/arquivos/{note.pk}/tentativa-1/")
+
+
+def test_manual_offline_nfce_is_sent_with_the_tenants_numbering(
+    actor: Actor, empresa: Empresa, upstream: Upstream
+) -> None:
+    payload = nfce_payload(VALID_CNPJ, numero=15, serie=600, codigo_unico="12345678")
+    response = actor.client.post("/v2/nfce?ref=man-1&forma_emissao=offline", payload,
+                                 format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["numero"], body["serie"]) == ("15", "600")
+    assert body["contingencia_offline"] is True
+    note = Note.objects.get(ref="man-1")
+    assert note.upstream_params == {"forma_emissao": "offline"}
+    bad = actor.client.post("/v2/nfce?ref=man-2&forma_emissao=papel", payload, format="json")
+    assert bad.status_code == 400
+    assert bad.json()["codigo"] == "forma_emissao_nao_informada"
