@@ -20,7 +20,8 @@ def main() -> None:
     args = parser.parse_args()
     with stack("accept", FG_INLINE_SUBMIT="false", FG_BENCH_ENDPOINTS="true") as s:
         _, key, _ = s.tenant_with_key()
-        s.start_web()
+        # CPU-bound Django on 2 cores: processes, not threads, carry the load.
+        s.start_web(workers=4, threads=2)
         warm = [("/bench/baseline", {})] * 50 + [
             (f"/v2/nfe?ref=warm-{i}", nfe(i)) for i in range(50)
         ]

@@ -98,7 +98,10 @@ def redacted_body(body: Any) -> Any:
 def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str) -> Empresa:
     """The tenant's company that emits this document, enabled for the type (Focus's errors)."""
     field = "cpf" if len(document) == 11 else "cnpj"
-    empresa = Empresa.objects.filter(tenant=tenant, **{field: document}).first()
+    # The tokens are for the worker: not decrypted on the accept path.
+    empresa = (Empresa.objects.defer("token_homologacao", "token_producao")
+               .filter(tenant=tenant, **{field: document})[:1])
+    empresa = next(iter(empresa), None)
     if empresa is None:
         # Reference: focus-nfe-api-v2.txt, "403 permissao_negada CNPJ do emitente não autorizado".
         raise FocusError(
