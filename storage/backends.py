@@ -24,6 +24,7 @@ import logging
 import os
 import tempfile
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,9 +83,12 @@ def _hex(sha256_b64: str) -> str:
     return base64.b64decode(sha256_b64).hex()
 
 
-class ArchiveBackend:
+class ArchiveBackend(ABC):
+    """What every archive backend does; S3 and the filesystem implement it alike."""
+
     name = ""
 
+    @abstractmethod
     def put(
         self,
         *,
@@ -97,21 +101,22 @@ class ArchiveBackend:
         legal_hold: bool = False,
     ) -> StoredObject:
         """Store ``source`` under ``key`` once. Raises ObjectExists, ChecksumMismatch."""
-        raise NotImplementedError
 
+    @abstractmethod
     def head(self, key: str, version_id: str = "") -> StoredObject | None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def iter_chunks(self, key: str, version_id: str = "") -> Iterator[bytes]:
         """The stored bytes, streamed. Raises ObjectMissing."""
-        raise NotImplementedError
 
+    @abstractmethod
     def delete(self, key: str, version_id: str = "") -> None:
         """Remove one object version. Raises ObjectLocked while it is retained."""
-        raise NotImplementedError
 
+    @abstractmethod
     def set_legal_hold(self, key: str, version_id: str = "", *, on: bool) -> None:
-        raise NotImplementedError
+        ...
 
     def download_url(
         self, key: str, version_id: str = "", *, filename: str, content_type: str
@@ -123,8 +128,9 @@ class ArchiveBackend:
         """Whether objects written now carry a retention the store itself enforces."""
         return True
 
+    @abstractmethod
     def open(self, key: str, version_id: str = "") -> IO[bytes]:
-        raise NotImplementedError
+        ...
 
 
 # --- filesystem ------------------------------------------------------------------------------
