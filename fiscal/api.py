@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import TenantAPIView
-from core.pagination import IdCursorPagination
+from core.pagination import paginated
 from fiscal import selectors, services
 from fiscal.serializers import (
     FiscalEventFilterSerializer,
@@ -25,9 +25,7 @@ class NoteListApi(TenantAPIView):
         filters = NoteFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.note_list(tenant=self.tenant, **filters.validated_data)
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(NoteListSerializer(page, many=True).data)
+        return paginated(self, qs, NoteListSerializer)
 
 
 def _detail(note) -> dict:  # type: ignore[no-untyped-def]
@@ -58,6 +56,4 @@ class FiscalEventListApi(TenantAPIView):
         filters = FiscalEventFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.fiscal_event_list(tenant=self.tenant, **filters.validated_data)
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(FiscalEventSerializer(page, many=True).data)
+        return paginated(self, qs, FiscalEventSerializer)

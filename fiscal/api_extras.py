@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import TenantAPIView
-from core.pagination import IdCursorPagination
+from core.pagination import paginated
 from fiscal import inutilizacoes
 from fiscal.serializers_extras import InutilizacaoFilterSerializer, InutilizacaoSerializer
 
@@ -20,9 +20,7 @@ class InutilizacaoListApi(TenantAPIView):
         filters = InutilizacaoFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = inutilizacoes.inutilizacao_list(tenant=self.tenant, **filters.validated_data)
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(InutilizacaoSerializer(page, many=True).data)
+        return paginated(self, qs, InutilizacaoSerializer)
 
 
 class InutilizacaoDetailApi(TenantAPIView):

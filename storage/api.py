@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from core.api import TenantAPIView
 from core.errors import ApiError
-from core.pagination import IdCursorPagination
+from core.pagination import paginated
 from storage import selectors, services
 from storage.http import file_response
 from storage.serializers import ArchiveMonthInputSerializer, ArtifactOutputSerializer
@@ -30,11 +30,8 @@ class NoteArtifactListApi(TenantAPIView):
                    responses=ArtifactOutputSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         note = selectors.note_get(tenant=self.tenant, environment=self.environment, pk=pk)
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(
-            selectors.artifact_list_for_note(tenant=self.tenant, note=note), request, view=self
-        )
-        return paginator.get_paginated_response(ArtifactOutputSerializer(page, many=True).data)
+        artifacts = selectors.artifact_list_for_note(tenant=self.tenant, note=note)
+        return paginated(self, artifacts, ArtifactOutputSerializer)
 
 
 class ArtifactDownloadApi(TenantAPIView):

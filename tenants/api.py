@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from core.api import TenantAPIView
 from core.errors import ApiError
-from core.pagination import IdCursorPagination
+from core.pagination import paginated
 from tenants import selectors, services
 from tenants.models import Environment
 from tenants.serializers import (
@@ -44,9 +44,7 @@ class EmpresaListCreateApi(TenantAPIView):
             cpf=request.query_params.get("cpf"),
             active=_flag(request.query_params.get("is_active")),
         )
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(EmpresaOutputSerializer(page, many=True).data)
+        return paginated(self, qs, EmpresaOutputSerializer)
 
     @extend_schema(
         operation_id="empresas_create",
@@ -100,11 +98,7 @@ class EmpresaEnableApi(TenantAPIView):
 class ApiKeyListCreateApi(TenantAPIView):
     @extend_schema(operation_id="api_keys_list", responses=ApiKeyOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(
-            selectors.api_key_list(tenant=self.tenant), request, view=self
-        )
-        return paginator.get_paginated_response(ApiKeyOutputSerializer(page, many=True).data)
+        return paginated(self, selectors.api_key_list(tenant=self.tenant), ApiKeyOutputSerializer)
 
     @extend_schema(
         operation_id="api_keys_create",

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import TenantAPIView
-from core.pagination import IdCursorPagination
+from core.pagination import paginated
 from tenants import selectors as tenant_selectors
 from webhooks import selectors, services
 from webhooks.models import Endpoint
@@ -51,11 +51,8 @@ class EndpointListCreateApi(TenantAPIView):
     @extend_schema(operation_id="webhook_endpoints_list",
                    responses=EndpointOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(
-            selectors.endpoint_list(tenant=self.tenant), request, view=self
-        )
-        return paginator.get_paginated_response(EndpointOutputSerializer(page, many=True).data)
+        endpoints = selectors.endpoint_list(tenant=self.tenant)
+        return paginated(self, endpoints, EndpointOutputSerializer)
 
     @extend_schema(operation_id="webhook_endpoints_create", request=EndpointInputSerializer,
                    responses={201: EndpointOutputSerializer})
@@ -162,9 +159,7 @@ class DeliveryListApi(TenantAPIView):
             tenant=self.tenant, endpoint_id=filters.get("endpoint"), state=filters.get("state"),
             event_id=filters.get("event"), note_id=filters.get("note"),
         )
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(DeliveryOutputSerializer(page, many=True).data)
+        return paginated(self, qs, DeliveryOutputSerializer)
 
 
 class DeliveryDetailApi(TenantAPIView):
@@ -179,11 +174,7 @@ class DeliveryAttemptListApi(TenantAPIView):
                    responses=AttemptOutputSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         delivery = selectors.delivery_get(tenant=self.tenant, pk=pk)
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(
-            selectors.attempt_list(delivery=delivery), request, view=self
-        )
-        return paginator.get_paginated_response(AttemptOutputSerializer(page, many=True).data)
+        return paginated(self, selectors.attempt_list(delivery=delivery), AttemptOutputSerializer)
 
 
 class DeliveryReplayApi(TenantAPIView):
