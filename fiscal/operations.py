@@ -246,7 +246,12 @@ def _run(event: FiscalEvent, spec: Spec, *, timeout: float | None) -> OperationR
     event.attempts += 1
     event.in_doubt = True
     client = _client(note, timeout)
-    budget.acquire(fingerprint=client.fingerprint, tenant_id=note.tenant_id, urgent=True)
+    decision = budget.acquire(fingerprint=client.fingerprint, tenant_id=note.tenant_id,
+                              urgent=True)
+    if not decision.allowed:
+        # The token is out of requests (Focus said so): nothing sent, send it after the reset.
+        return _retry_later(event, FocusRateLimited(decision.retry_after),
+                            delay=decision.retry_after, resend=True)
     path = f"/v2/{note.doc_type}/{note.upstream_ref}{spec.suffix}"
     try:
         response = client.request(spec.method, path, json_body=event.payload or None)
