@@ -133,7 +133,7 @@ def test_a_hanging_endpoint_does_not_delay_other_tenants(make_empresa, make_rece
         publish_note(make_note(fast_empresa))
 
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 28  # under the 30 s hang: a loaded CI box needs the room
         while time.monotonic() < deadline:
             services.dispatch_due()
             if len(healthy.requests) == 5 and Delivery.objects.filter(
