@@ -68,6 +68,7 @@ class Stack:
             "FOCUS_URL_PRODUCAO": f"http://127.0.0.1:{self.sandbox_port}",
             "FG_PUBLIC_URL": f"http://127.0.0.1:{self.web_port}",
             "FG_FOCUS_RATE_LIMIT": "100000000",
+            "FG_TENANT_RATE_LIMIT": "100000000",
             "FG_LOG_LEVEL": "WARNING",
             **env,
         }

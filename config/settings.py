@@ -210,6 +210,9 @@ FG_MAX_BODY_BYTES = env_int("FG_MAX_BODY_BYTES", 1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FG_MAX_BODY_BYTES
 # JSON nested deeper than this is refused: no document Focus accepts comes close.
 FG_MAX_JSON_DEPTH = env_int("FG_MAX_JSON_DEPTH", 32)
+# Requests per minute and tenant through our API (Rate-Limit-* headers, 429 over it);
+# a tenant row may set its own.
+FG_TENANT_RATE_LIMIT = env_int("FG_TENANT_RATE_LIMIT", 1200)
 # last_used_at is written at most this often per key, so authentication is not a write per call.
 FG_API_KEY_TOUCH_SECONDS = env_int("FG_API_KEY_TOUCH_SECONDS", 60)
 
@@ -217,6 +220,7 @@ FG_API_KEY_TOUCH_SECONDS = env_int("FG_API_KEY_TOUCH_SECONDS", 60)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.auth.HasApiKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.TenantRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

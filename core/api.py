@@ -23,6 +23,14 @@ class TenantAPIView(APIView):
         self.api_key = request.auth
         self.tenant = request.auth.tenant
 
+    def finalize_response(self, request: Request, response: Any, *args: Any,
+                          **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Announced on every answer, errors included (set by TenantRateThrottle).
+        for name, value in getattr(request, "rate_limit_headers", {}).items():
+            response[name] = value
+        return response
+
     @property
     def environment(self) -> str:
         return self.api_key.environment

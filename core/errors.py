@@ -161,6 +161,7 @@ _FOCUS_CODES: dict[type[exceptions.APIException], tuple[str, int]] = {
 _FOCUS_MESSAGES = {
     "permissao_negada": "Acesso negado: token de acesso ausente, inválido ou revogado.",
     "nao_encontrado": "Recurso não encontrado.",
+    "limite_requisicoes": "Limite de requisições por minuto excedido; aguarde Rate-Limit-Reset.",
 }
 
 

@@ -18,6 +18,8 @@ class Tenant(models.Model):
 
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
+    # Requests per minute through our API; empty means FG_TENANT_RATE_LIMIT.
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
