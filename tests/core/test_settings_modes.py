@@ -32,3 +32,12 @@ def test_embedded_mode_needs_no_configuration(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "secrets.json").exists()
     assert oct((tmp_path / "secrets.json").stat().st_mode)[-3:] == "600"
+
+
+def test_env_example_lists_every_variable_the_settings_read() -> None:
+    import re
+
+    source = (ROOT / "config" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:_bool|_int|_float|_list)?\("([A-Z_0-9]+)"', source))
+    listed = set(re.findall(r"^([A-Z_0-9]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read - listed == set()
