@@ -386,7 +386,9 @@ _redis_url = env("FG_REDIS_URL") or (
 if _redis_url:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                    "LOCATION": _redis_url, "KEY_PREFIX": env("FG_CACHE_PREFIX", "fg")}
+                    "LOCATION": _redis_url, "KEY_PREFIX": env("FG_CACHE_PREFIX", "fg"),
+                    # A budget check must not hang a request when Redis does.
+                    "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
     }
 else:
     CACHES = {

@@ -12,9 +12,10 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
+
+from core import cache as shared
 
 WINDOW = 60
 
@@ -30,14 +31,9 @@ class TenantRateThrottle(BaseThrottle):
             return True
         now = time.time()
         start = int(now // WINDOW) * WINDOW
-        key = f"fg:tenant-budget:{api_key.tenant_id}:{start}"
-        # add() creates the window's counter once; incr() is atomic on Redis.
-        cache.add(key, 0, timeout=WINDOW * 2)
-        try:
-            used = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=WINDOW * 2)
-            used = 1
+        used = shared.incr(f"fg:tenant-budget:{api_key.tenant_id}:{start}", timeout=WINDOW * 2)
+        if used is None:
+            return True  # the budget cannot be read: never refuse a tenant for our outage
         limit = tenant_limit(api_key.tenant)
         self.reset = max(int(start + WINDOW - now), 1)
         request.rate_limit_headers = {

@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+
+from core import cache as shared
 
 WINDOW = 60  # seconds, Focus's window
 
@@ -35,13 +36,8 @@ def _window_start(now: float) -> int:
 
 
 def _incr(key: str) -> int:
-    # add() is a no-op when the key exists; incr() is atomic on Redis.
-    cache.add(key, 0, timeout=WINDOW * 2)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=WINDOW * 2)
-        return 1
+    # An unreachable cache counts as an unspent budget: Focus's own 429 still protects it.
+    return shared.incr(key, timeout=WINDOW * 2) or 0
 
 
 def acquire(*, fingerprint: str, tenant_id: int, urgent: bool,
@@ -51,19 +47,19 @@ def acquire(*, fingerprint: str, tenant_id: int, urgent: bool,
     start = _window_start(now)
     limit = settings.FG_FOCUS_RATE_LIMIT
     retry = float(start + WINDOW - now) + 0.05
-    blocked_until = cache.get(f"fg:focus:{fingerprint}:blocked_until")
+    blocked_until = shared.get(f"fg:focus:{fingerprint}:blocked_until")
     if blocked_until and blocked_until > now:
         return Decision(False, blocked_until - now)
     if not urgent:
         reserve = math.ceil(limit * settings.FG_FOCUS_BUDGET_RESERVE)
-        used = cache.get(f"fg:focus:{fingerprint}:{start}", 0)
+        used = shared.get(f"fg:focus:{fingerprint}:{start}", 0)
         if used >= limit - reserve:
             return Decision(False, retry)
         tenants_key = f"fg:focus:{fingerprint}:{start}:tenants"
-        tenants = cache.get(tenants_key, set()) | {tenant_id}
-        cache.set(tenants_key, tenants, timeout=WINDOW * 2)
+        tenants = shared.get(tenants_key, set()) | {tenant_id}
+        shared.set(tenants_key, tenants, timeout=WINDOW * 2)
         share = math.ceil((limit - reserve) / len(tenants))
-        mine = cache.get(f"fg:focus:{fingerprint}:{start}:t{tenant_id}", 0)
+        mine = shared.get(f"fg:focus:{fingerprint}:{start}:t{tenant_id}", 0)
         if len(tenants) > 1 and mine >= share:
             return Decision(False, retry)
         _incr(f"fg:focus:{fingerprint}:{start}:t{tenant_id}")
@@ -78,4 +74,4 @@ def observe(*, fingerprint: str, remaining: int | None, reset: float | None,
     """Learn from Focus's Rate-Limit headers (or a 429): stop before Focus has to refuse."""
     now = time.time() if now is None else now
     if remaining is not None and reset is not None and remaining <= 0:
-        cache.set(f"fg:focus:{fingerprint}:blocked_until", now + reset, timeout=int(reset) + 1)
+        shared.set(f"fg:focus:{fingerprint}:blocked_until", now + reset, timeout=int(reset) + 1)

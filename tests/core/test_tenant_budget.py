@@ -29,3 +29,14 @@ def test_a_tenant_may_have_its_own_budget(actor: Actor, settings) -> None:
     actor.tenant.save()
     codes = [actor.client.get("/api/v1/empresas").status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
+
+
+def test_an_unreachable_cache_never_refuses_a_tenant(actor: Actor, settings) -> None:
+    settings.FG_TENANT_RATE_LIMIT = 1
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    }}  # the settings fixture resets Django's cache handlers on change
+    codes = [actor.client.get("/api/v1/empresas").status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
