@@ -36,7 +36,7 @@ from fiscal.focus.client import (
     FocusUpstreamError,
 )
 from fiscal.models import FiscalEvent, NextAction, Note, NoteEvent, NoteStatus
-from fiscal.render import gateway_file_path, note_consulta
+from fiscal.render import note_consulta, with_gateway_paths
 from fiscal.services import apply_upstream, note_event
 from tenants.models import ApiKey
 
@@ -328,7 +328,7 @@ def _settle(event: FiscalEvent, spec: Spec, *, status_code: int, body: Any,
                                  empresa=note.empresa, data={**note_consulta(note),
                                                              "operacao": spec.kind, **body},
                                  note=note, fiscal_event=event))
-    return OperationResult(event, status_code, _rewrite(note, body))
+    return OperationResult(event, status_code, with_gateway_paths(body, note))
 
 
 def _record_on_note(note: Note, spec: Spec, body: dict[str, Any]) -> None:
@@ -346,11 +346,6 @@ def _record_on_note(note: Note, spec: Spec, body: dict[str, Any]) -> None:
     publish(FiscalChange(type=spec.success_change, tenant=note.tenant, empresa=note.empresa,
                          data={**note_consulta(note), "operacao": spec.kind},
                          note=note, fiscal_event=event))
-
-
-def _rewrite(note: Note, body: dict[str, Any]) -> dict[str, Any]:
-    return {k: (gateway_file_path(note, k) if k.startswith("caminho_") and isinstance(v, str)
-                and v.startswith("/") else v) for k, v in body.items()}
 
 
 # --- the background: in-doubt events are read, resendable ones resent ------------------------

@@ -31,6 +31,13 @@ def _rewrite_paths(data: dict[str, Any], note: Note, attempt: int | None = None)
             data[key] = gateway_file_path(note, key, attempt=attempt)
 
 
+def with_gateway_paths(data: dict[str, Any], note: Note) -> dict[str, Any]:
+    """A copy of a Focus answer about the note with our file paths."""
+    rewritten = dict(data)
+    _rewrite_paths(rewritten, note)
+    return rewritten
+
+
 def note_consulta(note: Note, *, completa: bool = False) -> dict[str, Any]:
     """The GET /v2/<doc>/<ref> body for a note, whatever Focus has told us so far."""
     data: dict[str, Any] = {

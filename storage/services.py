@@ -453,11 +453,7 @@ def artifact_archive(*, artifact_id: int, claim_token: str) -> str:
     if artifact is None:
         return "skipped"
     try:
-        fetched = _fetch(artifact)
-        try:
-            stored, note_text = _store(artifact, fetched)
-        finally:
-            fetched.file.close()
+        stored, note_text = _fetch_and_store(artifact)
     except RETRYABLE as exc:
         _reschedule(artifact, claim_token, exc)
         return "retry"
@@ -469,15 +465,20 @@ def artifact_archive(*, artifact_id: int, claim_token: str) -> str:
     return "archived"
 
 
+def _fetch_and_store(artifact: Artifact) -> tuple[StoredObject, str]:
+    """Download the file from Focus into a spooled temp file and store it; always close it."""
+    fetched = _fetch(artifact)
+    try:
+        return _store(artifact, fetched)
+    finally:
+        fetched.file.close()
+
+
 def artifact_fetch_now(*, artifact: Artifact) -> Artifact:
     """Archive a pending row inside a request (serving path). Raises FileNotFound /
     FileUnavailable; the row's own schedule is left as it is on failure."""
     try:
-        fetched = _fetch(artifact)
-        try:
-            stored, note_text = _store(artifact, fetched)
-        finally:
-            fetched.file.close()
+        stored, note_text = _fetch_and_store(artifact)
     except FocusNotFound:
         raise FileNotFound(artifact.source_path) from None
     except RETRYABLE as exc:
