@@ -17,12 +17,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from core.errors import FocusError
 from fiscal import selectors
@@ -37,7 +36,7 @@ from fiscal.focus.client import (
 )
 from fiscal.models import FiscalEvent, NextAction, Note, NoteEvent, NoteStatus
 from fiscal.render import note_consulta, with_gateway_paths
-from fiscal.services import apply_upstream, note_event
+from fiscal.services import apply_upstream, note_event, now
 from tenants.models import ApiKey
 
 Kind = FiscalEvent.Kind
@@ -50,10 +49,6 @@ REJECT_CCE_LIMIT = ("594", "Rejeicao: O numero de sequencia do evento informado 
 REJECT_ATOR_WINDOW = ("501", "Rejeicao: Prazo do evento Ator Interessado expirado "
                              "(6 meses da autorizacao)")
 MAX_CCE = 20  # "até o limite de 20 correções"
-
-
-def now() -> datetime:
-    return timezone.now()
 
 
 def _bad(mensagem: str) -> FocusError:

@@ -10,7 +10,6 @@ re-sent. Focus itself refuses a second POST of a ref it holds, which covers the 
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,8 +45,6 @@ from fiscal.models import (
 from fiscal.render import note_consulta
 from fiscal.validation import validate_document, validate_ref
 from tenants.models import ApiKey, Empresa, Tenant
-
-logger = logging.getLogger("fiscal")
 
 # Focus codes that, answered to a POST, mean "I already hold this ref": read it instead.
 ALREADY_HELD = {"em_processamento", "nfe_autorizada", "ja_autorizada", "nfe_cancelada"}
@@ -250,7 +247,6 @@ class StepResult:
     # Focus's own answer to a POST (status code, body) when it gave one.
     upstream_status: int | None = None
     upstream_body: Any = None
-    ran: bool = True
 
 
 def note_run_step(*, note_id: int, token: str, timeout: float | None = None,
@@ -258,7 +254,7 @@ def note_run_step(*, note_id: int, token: str, timeout: float | None = None,
     """Run the claimed step of a note (submit or sync). Idempotent: a stale token does nothing."""
     note = Note.objects.select_related("empresa", "tenant").get(pk=note_id)
     if note.claim_token != token:
-        return StepResult(note=note, ran=False)
+        return StepResult(note=note)
     urgent = (note.priority > 0) if urgent is None else urgent
     client = FocusClient(
         environment=note.environment,
@@ -272,7 +268,7 @@ def note_run_step(*, note_id: int, token: str, timeout: float | None = None,
         _release(note, token, note.next_action, delay=decision.retry_after,
                  error="waiting for the Focus token's request budget")
         note.refresh_from_db()
-        return StepResult(note=note, ran=False)
+        return StepResult(note=note)
     if note.next_action == NextAction.SUBMIT and not note.in_doubt:
         return _submit(note, token, client)
     return _sync(note, token, client)
@@ -296,7 +292,7 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
         submit_attempts=note.submit_attempts + 1, submitted_at=now(),
     )
     if marked != 1:
-        return StepResult(note=note, ran=False)
+        return StepResult(note=note)
     note.submit_attempts += 1
     note_event(note, NoteEvent.Kind.SUBMITTED, f"POST /v2/{note.doc_type}",
                attempt=note.submit_attempts, upstream_ref=note.upstream_ref)
