@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 
 @functools.lru_cache(maxsize=4)
@@ -52,6 +53,19 @@ def is_current(token: str) -> bool:
     except InvalidToken:
         return False
     return True
+
+
+def secret_fingerprint(value: str | None, *, purpose: str = "focus-token") -> str:
+    """A keyed, deterministic digest of a secret, so equal secrets can be found by a query.
+
+    Fernet ciphertext differs on every write, so encrypted columns cannot be compared; this can.
+    Keyed (HMAC-SHA256 under a key derived from SECRET_KEY) so a database dump alone cannot
+    confirm a guessed token. Rotating DJANGO_SECRET_KEY changes every fingerprint: they must be
+    recomputed then (each row's ``save()`` does it).
+    """
+    if not value:
+        return ""
+    return salted_hmac(f"fiscal-gateway.{purpose}", value, algorithm="sha256").hexdigest()
 
 
 def mask_secret(value: str | None) -> str:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from fiscal.focus.client import FocusClient, FocusNotFound, FocusUpstreamError
 from fiscal.models import FocusHook, Note
-from fiscal.services import note_apply_hook
+from fiscal.services import hook_record_refusal, note_apply_hook
 from tenants.models import Empresa, Environment
 
 logger = logging.getLogger("fiscal.hooks")
@@ -71,10 +71,17 @@ def empresa_sync_hooks(*, empresa: Empresa) -> list[FocusHook]:
 
 def _ensure(client: FocusClient, empresa: Empresa, environment: str, event: str,
             at_focus: dict[str, dict]) -> FocusHook:
+    fingerprint = empresa.focus_token_fingerprint(environment)
     hook, _ = FocusHook.objects.get_or_create(
         empresa=empresa, environment=environment, event=event,
-        defaults={"secret": secrets.token_urlsafe(32)},
+        defaults={"secret": secrets.token_urlsafe(32), "token_fingerprint": fingerprint},
     )
+    if hook.token_fingerprint != fingerprint:
+        # The company's token changed. Whoever holds the old one can list the old hooks, with
+        # their secret: the hook gets a new secret, registered below under the new token.
+        hook.secret = secrets.token_urlsafe(32)
+        hook.token_fingerprint = fingerprint
+        hook.save(update_fields=["secret", "token_fingerprint"])
     url = receiver_url(hook)
     current = at_focus.get(hook.focus_id)
     if current and current.get("url") == url and current.get("authorization") in (
@@ -107,7 +114,11 @@ def _ensure(client: FocusClient, empresa: Empresa, environment: str, event: str,
 
 
 def hook_authenticate(*, hook_id: int, presented: str | None) -> FocusHook | None:
-    hook = FocusHook.objects.filter(pk=hook_id, is_active=True).first()
+    hook = (
+        FocusHook.objects.select_related("empresa")
+        .defer("empresa__token_homologacao", "empresa__token_producao")  # not decrypted here
+        .filter(pk=hook_id, is_active=True).first()
+    )
     expected = hook.secret if hook else secrets.token_urlsafe(32)
     if not presented or not hmac.compare_digest(expected.encode(), presented.encode()):
         return None
@@ -115,7 +126,18 @@ def hook_authenticate(*, hook_id: int, presented: str | None) -> FocusHook | Non
 
 
 def hook_receive(*, hook: FocusHook, body: dict) -> Note | None:
-    """Apply one delivery. Unknown refs are acknowledged: Focus would retry them for nothing."""
+    """Apply one delivery. Unknown refs are acknowledged: Focus would retry them for nothing.
+
+    Trust is decided here and in ``note_apply_hook``: the secret proves only that the sender
+    can list this token's hooks at Focus. A hook speaks for its own company, environment and
+    token; within those, it may settle a note waiting on Focus, while any other change is
+    confirmed by reading Focus.
+    """
+    current = hook.empresa.focus_token_fingerprint(hook.environment)
+    if not hook.token_fingerprint or hook.token_fingerprint != current:
+        # Registered under a token the company no longer has (or no token at all).
+        hook_record_refusal(hook=hook, body=body, reason="token_replaced")
+        return None
     if hook.event == "inutilizacao":
         # An inutilização body (a voided range), not a note's consulta.
         from fiscal.inutilizacoes import inutilizacao_apply_hook

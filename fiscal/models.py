@@ -272,11 +272,19 @@ class FocusHook(models.Model):
     # Random, encrypted at rest; also the last path segment is our own id, not the secret.
     secret = EncryptedTextField()
     url = models.URLField(max_length=500, blank=True)
+    # The fingerprint of the Focus token the hook was registered under (Empresa's): once the
+    # company's token changes, deliveries through this hook are no longer believed.
+    token_fingerprint = models.CharField(max_length=64, blank=True, default="")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     last_received_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Deliveries that moved nothing (a ref of another company or environment, an unknown ref,
+    # a replaced token): counted, and the last few kept for the staff to read.
+    refused_count = models.PositiveIntegerField(default=0)
+    last_refused_at = models.DateTimeField(null=True, blank=True)
+    refused_log = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [

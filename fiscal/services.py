@@ -10,6 +10,7 @@ re-sent. Focus itself refuses a second POST of a ref it holds, which covers the 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ from fiscal.models import (
 from fiscal.render import note_consulta
 from fiscal.validation import validate_document, validate_ref
 from tenants.models import ApiKey, Empresa, Tenant
+
+logger = logging.getLogger("fiscal.hooks")
 
 # Focus codes that, answered to a POST, mean "I already hold this ref": read it instead.
 ALREADY_HELD = {"em_processamento", "nfe_autorizada", "ja_autorizada", "nfe_cancelada"}
@@ -593,9 +596,30 @@ def _changes(note: Note, old_status: str, before: dict[str, Any], changed: bool)
     return changes
 
 
+# A hook may settle a note that waits on Focus with one of these; anything else it says about a
+# note (a settled note changing, a note in processing "cancelled") is confirmed by a read.
+_HOOK_SETTLES = frozenset({
+    NoteStatus.AUTORIZADO, NoteStatus.ERRO_AUTORIZACAO, NoteStatus.DENEGADO,
+})
+# How many refused deliveries a hook keeps for the staff (FocusHook.refused_log).
+HOOK_LOG_SIZE = 20
+
+
 def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
-    """A Focus hook delivery: apply it to the note it names, if it moves the note forward."""
+    """A Focus hook delivery, applied only as far as a hook is believed.
+
+    - Only a note of the hook's own company and environment can be named; any other ref
+      changes nothing and is recorded on the hook (``hook_record_refusal``).
+    - A note waiting on Focus (processando_autorizacao) is settled from the body: the normal
+      path, with no read added.
+    - Anything else the body would change (``autorizado`` to ``cancelado``, a note in processing
+      said to be cancelled, contingency flags of an authorized NFCe) is not applied: the note
+      is read from Focus at once and only Focus's answer is applied. A body with nothing new
+      (a repeated delivery) is recorded and nothing more. Our own operations (a cancel) apply
+      their own answers; a hook saying the same then finds nothing new.
+    """
     ref = str(body.get("ref") or "")
+    status = body.get("status")
     with transaction.atomic():
         note = (
             Note.objects.select_for_update()
@@ -603,18 +627,50 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
             .filter(upstream_ref=ref, empresa_id=hook.empresa_id, environment=hook.environment)
             .first()
         )
-        FocusHook.objects.filter(pk=hook.pk).update(last_received_at=now())
         if note is None:
+            reason = ("other_company_or_environment"
+                      if ref and Note.objects.filter(upstream_ref=ref).exists() else "unknown_ref")
+            hook_record_refusal(hook=hook, body=body, reason=reason)
             return None
-        note_event(note, NoteEvent.Kind.HOOK_RECEIVED, f"Focus hook {hook.event}",
-                   status=body.get("status"))
-        note.in_doubt = False
-        apply_upstream(note, body, source="hook")
-        if note.status in FINAL_STATUSES and not _still_pending(note) and not note.claim_token:
-            note.next_action = NextAction.NONE
-            note.next_action_at = None
-            note.save(update_fields=["next_action", "next_action_at", "in_doubt"])
+        FocusHook.objects.filter(pk=hook.pk).update(last_received_at=now())
+        waiting = note.status == NoteStatus.PROCESSANDO
+        if waiting and (not status or status == note.status or status in _HOOK_SETTLES):
+            note_event(note, NoteEvent.Kind.HOOK_RECEIVED, f"Focus hook {hook.event}",
+                       status=status)
+            note.in_doubt = False
+            apply_upstream(note, body, source="hook")
+            if note.status in FINAL_STATUSES and not _still_pending(note) and not note.claim_token:
+                note.next_action = NextAction.NONE
+                note.next_action_at = None
+                note.save(update_fields=["next_action", "next_action_at", "in_doubt"])
+            return note
+        news = (status and status != note.status) or _still_pending(note)
+        note_event(note, NoteEvent.Kind.HOOK_RECEIVED,
+                   f"Focus hook {hook.event}: " + (
+                       f"says {status} of a {note.status} note, not applied; confirming with a "
+                       "read of Focus" if news else "nothing new"),
+                   status=status)
+    if news:
+        note_request_sync(note=note, reason=f"confirm what a hook said ({status})")
     return note
+
+
+def hook_record_refusal(*, hook: FocusHook, body: dict[str, Any], reason: str) -> None:
+    """Record on the hook (never on a note) a delivery that moved nothing, bounded."""
+    entry = {
+        "at": now().isoformat(),
+        "reason": reason,
+        "ref": str(body.get("ref") or "")[:100],
+        "status": str(body.get("status") or "")[:40],
+    }
+    with transaction.atomic():
+        locked = FocusHook.objects.select_for_update().get(pk=hook.pk)
+        locked.refused_count += 1
+        locked.last_refused_at = locked.last_received_at = now()
+        locked.refused_log = [*(locked.refused_log or []), entry][-HOOK_LOG_SIZE:]
+        locked.save(update_fields=["refused_count", "last_refused_at", "last_received_at",
+                                   "refused_log"])
+    logger.warning("Focus hook %s delivery refused (%s): ref %r", hook.pk, reason, entry["ref"])
 
 
 def note_request_sync(*, note: Note, reason: str) -> Note:

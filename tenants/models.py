@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import Q
 
-from core.crypto import EncryptedTextField, mask_secret
+from core.crypto import EncryptedTextField, mask_secret, secret_fingerprint
 from core.documents import UF_IBGE
 
 
@@ -112,6 +116,12 @@ class Empresa(models.Model):
     # Focus tokens, encrypted at rest (core.crypto); never shown except masked.
     token_homologacao = EncryptedTextField(blank=True, default="")
     token_producao = EncryptedTextField(blank=True, default="")
+    # Keyed digests of the tokens (core.crypto.secret_fingerprint), kept by save(): the
+    # ciphertext cannot be compared, these can. A token belongs to one tenant (constraints).
+    token_homologacao_fingerprint = models.CharField(
+        max_length=64, blank=True, default="", editable=False)
+    token_producao_fingerprint = models.CharField(
+        max_length=64, blank=True, default="", editable=False)
     # Focus's own id, when the gateway manages the company through /v2/empresas.
     focus_empresa_id = models.CharField(max_length=40, blank=True)
     certificado_valido_de = models.DateTimeField(null=True, blank=True)
@@ -134,11 +144,42 @@ class Empresa(models.Model):
                 condition=(Q(cnpj="") & ~Q(cpf="")) | (~Q(cnpj="") & Q(cpf="")),
                 name="empresa_cnpj_xor_cpf",
             ),
+            # Whoever holds a Focus token can list its hooks (with their secrets) and post
+            # forged deliveries, so one token may serve one tenant only. The same tenant may
+            # use it for several of its companies: Focus lets one token (an account's) emit for
+            # several CNPJs. Excluded rows: same fingerprint, different tenant. The constraint,
+            # not a read first, is what stops two tenants registering it at the same moment.
+            *[
+                ExclusionConstraint(
+                    name=f"empresa_token_{environment}_one_tenant",
+                    expressions=[
+                        (f"token_{environment}_fingerprint", RangeOperators.EQUAL),
+                        ("tenant", RangeOperators.NOT_EQUAL),
+                    ],
+                    condition=~Q(**{f"token_{environment}_fingerprint": ""}),
+                )
+                for environment in ("homologacao", "producao")
+            ],
         ]
         indexes = [models.Index(fields=["cnpj"]), models.Index(fields=["cpf"])]
 
     def __str__(self) -> str:
         return f"{self.nome} ({self.documento})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Here rather than in a service: every writer of a token (services, the admin form, key
+        # rotation) must leave its fingerprint true, or the one-tenant rule could be bypassed.
+        update_fields = kwargs.get("update_fields")
+        for environment in ("homologacao", "producao"):
+            field = f"token_{environment}"
+            if update_fields is not None and field not in update_fields:
+                continue  # not written: do not load a deferred token for nothing
+            setattr(self, f"{field}_fingerprint", secret_fingerprint(getattr(self, field)))
+            if update_fields is not None:
+                update_fields = [*update_fields, f"{field}_fingerprint"]
+        if update_fields is not None:
+            kwargs["update_fields"] = update_fields
+        super().save(*args, **kwargs)
 
     @property
     def documento(self) -> str:
@@ -146,6 +187,11 @@ class Empresa(models.Model):
 
     def enabled_for(self, doc_type: str) -> bool:
         return self.is_active and bool(getattr(self, f"habilita_{doc_type}", False))
+
+    def focus_token_fingerprint(self, environment: str) -> str:
+        if environment == Environment.PRODUCAO:
+            return self.token_producao_fingerprint
+        return self.token_homologacao_fingerprint
 
     def focus_token(self, environment: str) -> str:
         if environment == Environment.PRODUCAO:

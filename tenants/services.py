@@ -117,6 +117,27 @@ def _duplicate_error(documento: str) -> Conflict:
     )
 
 
+_TOKEN_CONSTRAINTS = {
+    f"empresa_token_{environment}_one_tenant": f"token_{environment}"
+    for environment in Environment.values
+}
+
+
+def _write_error(exc: IntegrityError, empresa: Empresa) -> Conflict:
+    """Which unique rule a refused write broke, as a 409 (both APIs render it in their shape)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    field = _TOKEN_CONSTRAINTS.get(getattr(diag, "constraint_name", None) or "")
+    if field is None:
+        return _duplicate_error(empresa.documento)
+    # Which tenant holds it is not said: that would tell one customer about another.
+    return Conflict(
+        "This Focus token is already registered by another tenant; a Focus token belongs to "
+        "one tenant.",
+        code="focus_token_in_use",
+        fields={field: ["Registered by another tenant."]},
+    )
+
+
 def _focus_setup_changed(empresa: Empresa) -> None:
     """After commit: (re)register the company's hooks at Focus, in the background."""
     from fiscal.tasks import enqueue_hook_sync  # fiscal builds on tenants, not the reverse
@@ -136,8 +157,8 @@ def empresa_create(*, tenant: Tenant, data: dict[str, Any]) -> Empresa:
         with transaction.atomic():
             empresa.save()
     except IntegrityError as exc:
-        # The unique constraint is the guard against two concurrent creates, not a pre-check.
-        raise _duplicate_error(empresa.documento) from exc
+        # The constraints are the guard against two concurrent creates, not a pre-check.
+        raise _write_error(exc, empresa) from exc
     _focus_setup_changed(empresa)
     return empresa
 
@@ -150,7 +171,7 @@ def empresa_update(*, empresa: Empresa, data: dict[str, Any]) -> Empresa:
         with transaction.atomic():
             empresa.save(update_fields=[*changed, "updated_at"])
     except IntegrityError as exc:
-        raise _duplicate_error(empresa.documento) from exc
+        raise _write_error(exc, empresa) from exc
     if _FOCUS_FIELDS & set(changed):
         _focus_setup_changed(empresa)
     return empresa

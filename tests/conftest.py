@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import base64
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from rest_framework.test import APIClient
 
+from core.crypto import secret_fingerprint
 from tenants.models import Empresa, Environment, Tenant
 from tenants.services import IssuedKey, api_key_create, empresa_create, tenant_create
 
@@ -66,9 +68,29 @@ def other(db: None) -> Actor:
     return make_actor("Other SaaS")
 
 
+HOMOLOG_TOKEN = "focus-homolog-token-123456"
+PROD_TOKEN = "focus-prod-token-abcdef"
+
+
+def _taken(token: str, *, by_other_than: Tenant | None) -> bool:
+    """Whether a tenant (other than ``by_other_than``) already holds the token."""
+    held = Empresa.objects.filter(token_homologacao_fingerprint=secret_fingerprint(token))
+    if by_other_than is not None:
+        held = held.exclude(tenant=by_other_than)
+    return held.exists()
+
+
 @pytest.fixture
 def empresa_payload() -> Callable[..., dict]:
+    """A company's fields. A Focus token belongs to one tenant, so the sandbox's tokens go to
+    the first company; once they are held, each payload gets tokens of its own."""
+    calls = itertools.count(1)
+
     def build(**overrides: object) -> dict:
+        homolog, prod = HOMOLOG_TOKEN, PROD_TOKEN
+        if _taken(HOMOLOG_TOKEN, by_other_than=None):
+            n = next(calls)
+            homolog, prod = f"{HOMOLOG_TOKEN}-p{n}", f"{PROD_TOKEN}-p{n}"
         data: dict = {
             "cnpj": VALID_CNPJ,
             "nome": "Padaria Exemplo Ltda",
@@ -78,8 +100,8 @@ def empresa_payload() -> Callable[..., dict]:
             "municipio": "São Paulo",
             "regime_tributario": 1,
             "habilita_nfe": True,
-            "token_homologacao": "focus-homolog-token-123456",
-            "token_producao": "focus-prod-token-abcdef",
+            "token_homologacao": homolog,
+            "token_producao": prod,
         }
         data.update(overrides)
         return {k: v for k, v in data.items() if v is not None}
@@ -89,7 +111,17 @@ def empresa_payload() -> Callable[..., dict]:
 
 @pytest.fixture
 def make_empresa(empresa_payload: Callable[..., dict]) -> Callable[..., Empresa]:
+    """A tenant's company. The first tenant gets the sandbox's tokens, every later tenant
+    tokens of its own (the same ones for all its companies), so tests may make companies for
+    two tenants side by side with no arguments."""
+
     def build(tenant: Tenant, **overrides: object) -> Empresa:
+        if _taken(HOMOLOG_TOKEN, by_other_than=tenant):
+            overrides.setdefault("token_homologacao", f"{HOMOLOG_TOKEN}-t{tenant.pk}")
+            overrides.setdefault("token_producao", f"{PROD_TOKEN}-t{tenant.pk}")
+        else:
+            overrides.setdefault("token_homologacao", HOMOLOG_TOKEN)
+            overrides.setdefault("token_producao", PROD_TOKEN)
         return empresa_create(tenant=tenant, data=empresa_payload(**overrides))
 
     return build

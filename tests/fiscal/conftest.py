@@ -15,10 +15,7 @@ from fiscal.focus.client import reset_clients
 from fiscal.models import NextAction, Note
 from sandbox.server import SandboxServer
 from tenants.models import Empresa
-from tests.conftest import VALID_CNPJ, Actor
-
-HOMOLOG_TOKEN = "focus-homolog-token-123456"
-PROD_TOKEN = "focus-prod-token-abcdef"
+from tests.conftest import HOMOLOG_TOKEN, PROD_TOKEN, VALID_CNPJ, Actor
 
 
 def sandbox_company(cnpj: str = VALID_CNPJ, **overrides: object) -> dict:
