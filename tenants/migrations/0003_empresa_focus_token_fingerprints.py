@@ -14,26 +14,29 @@ ENVIRONMENTS = ("homologacao", "producao")
 def fill_fingerprints(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
     Empresa = apps.get_model("tenants", "Empresa")
     # The historical model keeps core.crypto's field: the tokens are read decrypted.
+    values: dict[int, dict[str, str]] = {}
     owners: dict[tuple[str, str], set[int]] = {}
     for empresa in Empresa.objects.only(
         "pk", "tenant_id", "token_homologacao", "token_producao"
     ).iterator(chunk_size=500):
-        values = {}
+        row = values[empresa.pk] = {}
         for environment in ENVIRONMENTS:
             fingerprint = secret_fingerprint(getattr(empresa, f"token_{environment}"))
-            values[f"token_{environment}_fingerprint"] = fingerprint
+            row[f"token_{environment}_fingerprint"] = fingerprint
             if fingerprint:
                 owners.setdefault((environment, fingerprint), set()).add(empresa.tenant_id)
-        Empresa.objects.filter(pk=empresa.pk).update(**values)
     shared = {key: tenants for key, tenants in owners.items() if len(tenants) > 1}
     if shared:
-        # Nothing is picked silently: which tenant keeps a token is a decision for the staff.
+        # Checked before anything is written, and nothing is picked silently: which tenant
+        # keeps a token is a decision for the staff.
         detail = "; ".join(f"{env} token shared by tenants {sorted(tenants)}"
                            for (env, _), tenants in shared.items())
         raise RuntimeError(
             "Focus tokens registered by more than one tenant; give each token to one tenant "
             f"(clear it on the others' companies) and migrate again: {detail}"
         )
+    for pk, row in values.items():
+        Empresa.objects.filter(pk=pk).update(**row)
 
 
 class Migration(migrations.Migration):

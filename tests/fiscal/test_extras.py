@@ -8,11 +8,12 @@ import json
 import httpx
 import pytest
 
+from core.errors import Conflict
 from fiscal.models import NextAction, Note, NoteEvent, NoteStatus
 from tenants.models import Empresa
 from tests.conftest import OTHER_CNPJ, VALID_CNPJ, Actor
-from tests.fiscal.conftest import HOMOLOG_TOKEN, Upstream, drive
-from tests.sandbox.helpers import nfe_payload, nfse_payload
+from tests.fiscal.conftest import HOMOLOG_TOKEN, Upstream, drive, sandbox_company
+from tests.sandbox.helpers import ACME, nfe_payload, nfse_payload
 
 
 @pytest.fixture
@@ -207,8 +208,14 @@ def test_lote_rps_is_generated_read_back_and_answered(
     assert read.status_code == 200 and read.content == created.content
     assert actor.client.get("/v2/lotes_rps/nope").status_code == 404
 
-    # Another tenant with the same company and the same Focus token cannot reach it.
-    make_empresa(other.tenant, habilita_nfse=True)
+    # Another tenant cannot register the same company with the same Focus token (a token
+    # belongs to one tenant); with its own token, known to Focus, it cannot reach the lote.
+    with pytest.raises(Conflict):
+        make_empresa(other.tenant, habilita_nfse=True, token_homologacao=HOMOLOG_TOKEN)
+    theirs = make_empresa(other.tenant, habilita_nfse=True)
+    upstream.server.add_companies([sandbox_company(
+        cnpj=ACME, token_homologacao=theirs.token_homologacao,
+        token_producao=theirs.token_producao)])
     hidden = other.client.get("/v2/lotes_rps/l-1")
     assert hidden.status_code == 404 and hidden.json()["codigo"] == "nao_encontrado"
 

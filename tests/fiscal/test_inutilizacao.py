@@ -255,7 +255,8 @@ def test_rate_limited_by_focus_is_429_with_retry_after(
 
 def focus_hook(empresa: Empresa) -> FocusHook:
     return FocusHook.objects.create(empresa=empresa, environment="homologacao",
-                                    event="inutilizacao", secret=HOOK_SECRET, focus_id="h1")
+                                    event="inutilizacao", secret=HOOK_SECRET, focus_id="h1",
+                                    token_fingerprint=empresa.token_homologacao_fingerprint)
 
 
 HOOK_SECRET = "hook-secret"
