@@ -150,7 +150,9 @@ def run(args: argparse.Namespace, s3_url: str, bucket: str) -> None:
     tenant = tenant_create(name="bench")
     empresa = empresa_create(tenant=tenant, data={
         "cnpj": "11222333000181", "nome": "Bench Ltda", "uf": "SP", "habilita_nfe": True,
-        "token_homologacao": "bench-focus-token",
+        # A Focus token belongs to one tenant, and each run makes a new tenant in a database
+        # that outlives the run: a token of its own each time.
+        "token_homologacao": f"bench-focus-token-{uuid.uuid4().hex[:12]}",
     })
     authorized = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
