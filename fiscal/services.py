@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.errors import FocusError
@@ -492,10 +493,13 @@ def _sync_delay(attempt: int) -> float:
 
 def _first_sync_delay(note: Note) -> float:
     """With our hooks registered at Focus, the first poll waits for the hook to arrive."""
+    # A hook of a replaced token is refused on arrival (fiscal.hooks): it does not count.
+    # Compared in the same query (a join), not by loading the company.
+    current = f"empresa__token_{note.environment}_fingerprint"
     hooked = FocusHook.objects.filter(
         empresa_id=note.empresa_id, environment=note.environment, event=_hook_event(note),
-        is_active=True,
-    ).exclude(focus_id="").exists()
+        is_active=True, **{current: F("token_fingerprint")},
+    ).exclude(focus_id="").exclude(token_fingerprint="").exists()
     return settings.FG_SYNC_FIRST_DELAY_HOOKED if hooked else settings.FG_SYNC_FIRST_DELAY
 
 
