@@ -233,3 +233,20 @@ def test_after_the_token_changes_the_old_hook_moves_nothing(
     assert hook.secret != old_secret and hook.token_fingerprint == (
         empresa.token_homologacao_fingerprint)
     assert forge(stolen, {"ref": note.upstream_ref, "status": "autorizado"}).status_code == 403
+
+
+def test_our_own_cancel_and_its_hook_publish_once_and_read_nothing(
+    actor: Actor, hooked: list[FocusHook], upstream: Upstream
+) -> None:
+    note = settled_by_hook(actor, upstream, "trust-10")
+    cancelled = actor.client.delete("/v2/nfe/trust-10", {"justificativa": JUSTIFICATIVA},
+                                    format="json")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelado"
+    # Focus then posts the cancelled note to our hook: it says what we already know.
+    assert wait_for(lambda: note.events.filter(kind=NoteEvent.Kind.HOOK_RECEIVED,
+                                               data__status="cancelado").exists())
+    note.refresh_from_db()
+    assert note.status == NoteStatus.CANCELADO and note.next_action == ""
+    assert not note.events.filter(kind=NoteEvent.Kind.OPERATOR).exists()
+    assert note.sync_attempts == 0
+    assert Event.objects.filter(note=note, type="note.cancelled").count() == 1
