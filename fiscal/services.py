@@ -648,7 +648,9 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
                 note.next_action_at = None
                 note.save(update_fields=["next_action", "next_action_at", "in_doubt"])
             return note
-        news = (status and status != note.status) or _still_pending(note)
+        # Only a change the note could make is worth a read: statuses never go backwards, so
+        # "autorizado" for a cancelled note (or an unknown word) is not asked about.
+        news = status in ALLOWED_TRANSITIONS.get(note.status, ()) or _still_pending(note)
         note_event(note, NoteEvent.Kind.HOOK_RECEIVED,
                    f"Focus hook {hook.event}: " + (
                        f"says {status} of a {note.status} note, not applied; confirming with a "

@@ -250,3 +250,17 @@ def test_our_own_cancel_and_its_hook_publish_once_and_read_nothing(
     assert not note.events.filter(kind=NoteEvent.Kind.OPERATOR).exists()
     assert note.sync_attempts == 0
     assert Event.objects.filter(note=note, type="note.cancelled").count() == 1
+
+
+def test_a_hook_moving_a_cancelled_note_backwards_asks_focus_nothing(
+    actor: Actor, hooked: list[FocusHook], upstream: Upstream
+) -> None:
+    note = settled_by_hook(actor, upstream, "trust-11")
+    assert actor.client.delete("/v2/nfe/trust-11", {"justificativa": JUSTIFICATIVA},
+                               format="json").status_code == 200
+    for status in ("autorizado", "processando_autorizacao", "erro_cancelamento"):
+        forge(stolen_nfe_hook(upstream), {"ref": note.upstream_ref, "status": status})
+    note.refresh_from_db()
+    assert note.status == NoteStatus.CANCELADO and note.next_action == ""
+    assert not note.events.filter(kind=NoteEvent.Kind.OPERATOR).exists()
+    assert Event.objects.filter(note=note, type="note.authorized").count() == 1
