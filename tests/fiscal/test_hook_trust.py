@@ -264,3 +264,21 @@ def test_a_hook_moving_a_cancelled_note_backwards_asks_focus_nothing(
     assert note.status == NoteStatus.CANCELADO and note.next_action == ""
     assert not note.events.filter(kind=NoteEvent.Kind.OPERATOR).exists()
     assert Event.objects.filter(note=note, type="note.authorized").count() == 1
+
+
+def test_a_true_cancel_made_at_focus_is_learnt_through_the_confirming_read(
+    actor: Actor, hooked: list[FocusHook], upstream: Upstream
+) -> None:
+    note = settled_by_hook(actor, upstream, "trust-12")
+    # Cancelled at Focus directly (its panel, another system of the token's holder).
+    with httpx.Client(base_url=upstream.server.url, auth=(HOMOLOG_TOKEN, "")) as focus:
+        done = focus.request("DELETE", f"/v2/nfe/{note.upstream_ref}",
+                             json={"justificativa": JUSTIFICATIVA})
+    assert done.status_code == 200, done.text
+    assert wait_for(lambda: Note.objects.get(pk=note.pk).next_action == NextAction.SYNC)
+    note.refresh_from_db()
+    assert note.status == NoteStatus.AUTORIZADO  # the hook alone is not believed ...
+    note = drive(note, upstream=upstream)
+    assert note.status == NoteStatus.CANCELADO  # ... what Focus answers is
+    assert note.sync_attempts == 1
+    assert Event.objects.filter(note=note, type="note.cancelled").count() == 1
