@@ -2,9 +2,23 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
+from rest_framework.utils.urls import remove_query_param
 from rest_framework.views import APIView
+
+from core.params import query_int
+
+# The API key may travel as ?token= (Focus-style auth). Links the gateway builds from the
+# request's own URL would carry it into responses, logs and browser histories.
+CREDENTIAL_PARAMS = ("token",)
+
+
+def without_credentials(url: str) -> str:
+    for name in CREDENTIAL_PARAMS:
+        url = remove_query_param(url, name)
+    return url
 
 
 class IdCursorPagination(CursorPagination):
@@ -14,6 +28,15 @@ class IdCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int:
+        # DRF silently falls back to the default for a limit it cannot read; a tenant asking
+        # for limit=abc or limit=0 is told instead, like any other bad parameter.
+        return query_int(request.query_params, self.page_size_query_param,
+                         default=self.page_size, minimum=1, maximum=self.max_page_size)
+
+    def encode_cursor(self, cursor):  # type: ignore[no-untyped-def]
+        return without_credentials(super().encode_cursor(cursor))
 
 
 def paginated(view: APIView, queryset: QuerySet, serializer_class: type[Serializer]) -> Response:
