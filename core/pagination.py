@@ -5,20 +5,9 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
-from rest_framework.utils.urls import remove_query_param
 from rest_framework.views import APIView
 
-from core.params import query_int
-
-# The API key may travel as ?token= (Focus-style auth). Links the gateway builds from the
-# request's own URL would carry it into responses, logs and browser histories.
-CREDENTIAL_PARAMS = ("token",)
-
-
-def without_credentials(url: str) -> str:
-    for name in CREDENTIAL_PARAMS:
-        url = remove_query_param(url, name)
-    return url
+from core.params import query_int, without_credentials
 
 
 class IdCursorPagination(CursorPagination):
