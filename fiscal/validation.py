@@ -65,7 +65,9 @@ def emitter_document(doc_type: str, payload: dict[str, Any]) -> tuple[str, str]:
 def validate_ref(ref: str | None) -> str:
     if not ref:
         raise _missing("ref")
-    if len(ref) > REF_MAX_LENGTH or not _REF.fullmatch(ref):
+    # "." and ".." are URL dot-segments: clients remove them (RFC 3986 §5.2.4), so a GET of
+    # /v2/nfe/.. never reaches the note.
+    if len(ref) > REF_MAX_LENGTH or not _REF.fullmatch(ref) or ref in (".", ".."):
         raise FocusError(
             "requisicao_invalida",
             "Referência inválida: use até 100 letras, números, '-', '_' ou '.'",

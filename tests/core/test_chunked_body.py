@@ -113,3 +113,22 @@ def test_a_chunked_body_at_the_limit_is_accepted(web: str, key: str) -> None:
     assert len(body) == LIMIT
     response = post_chunked(web, key, "/api/v1/empresas", body)
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("path,shape", [("/api/v1/empresas", "code"), ("/v2/empresas", "codigo")])
+def test_a_server_that_cannot_end_a_chunked_body_answers_411(path: str, shape: str) -> None:
+    # wsgiref (Django's runserver) passes the raw chunked stream and no wsgi.input_terminated:
+    # reading it could block forever or read the chunk framing, so it is refused, never empty.
+    import io
+
+    from core.wsgi_body import ChunkedBodyMiddleware
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        raise AssertionError("the application must not see this request")
+
+    seen: list[str] = []
+    environ = {"PATH_INFO": path, "HTTP_TRANSFER_ENCODING": "chunked", "REQUEST_METHOD": "POST",
+               "wsgi.input": io.BytesIO(b"5\r\nhello\r\n0\r\n\r\n")}
+    answer = ChunkedBodyMiddleware(app)(environ, lambda status, headers: seen.append(status))
+    body = b"".join(answer)
+    assert seen == ["411 Length Required"] and shape in json.loads(body)

@@ -98,7 +98,8 @@ def test_syntax_errors_stay_focus_415(actor: Actor, empresa: Empresa) -> None:
 
 # --- refs ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("ref", ["ação-1", "a b", "a/b", "a%00b", "ref\u200b", "x" * 101, "ǅ"])
+@pytest.mark.parametrize("ref", ["ação-1", "a b", "a/b", "a%00b", "ref\u200b", "x" * 101, "ǅ",
+                                 ".", "..", "a\x00b"])
 def test_a_ref_outside_the_route_alphabet_is_refused_at_the_post(
     actor: Actor, empresa: Empresa, upstream: Upstream, ref: str,
 ) -> None:
