@@ -221,3 +221,27 @@ def test_a_forged_cursor_is_never_a_500(actor: Actor, empresa: Empresa, cursor: 
 def test_archive_month_out_of_range(actor: Actor, empresa: Empresa, month: str) -> None:
     response = actor.client.get(f"/api/v1/empresas/{empresa.pk}/archive.zip?month={month}")
     assert_native_error(response, 400)
+
+
+@pytest.mark.parametrize("path", [
+    f"/v2/empresas/{HUGE}", f"/v2/arquivos/{HUGE}/xml", f"/api/v1/empresas/{HUGE}",
+    f"/api/v1/notes/{HUGE}", f"/api/v1/artifacts/{HUGE}/download",
+    f"/api/v1/webhook-deliveries/{HUGE}", f"/api/v1/inutilizacoes/{HUGE}",
+    f"/api/v1/events/{HUGE}", f"/api/v1/empresas/{HUGE}/archive.zip?month=2026-01",
+])
+def test_ids_past_a_bigint_in_the_path_are_404_in_shape(actor: Actor, path: str) -> None:
+    response = actor.client.get(path)
+    if path.startswith("/v2/"):
+        assert_focus_error(response, 404, "nao_encontrado")
+    else:
+        assert_native_error(response, 404)
+
+
+@pytest.mark.parametrize("path", ["/v2/empresas?cnpj=%00", "/v2/nfe/ref-1?completa=1%00",
+                                  "/api/v1/notes?status=%00", "/api/v1/empresas?%00=1"])
+def test_a_nul_anywhere_in_the_query_string_is_400_in_shape(actor: Actor, path: str) -> None:
+    response = actor.client.get(path)
+    if path.startswith("/v2/"):
+        assert_focus_error(response, 400)
+    else:
+        assert_native_error(response, 400)
