@@ -8,8 +8,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core.health import healthz, readyz
 from fiscal import api as fiscal_api
 from fiscal import facade as fiscal_facade
+from fiscal.validation import REF_PATTERN
 from tenants import api as tenants_api
 from tenants import facade as tenants_facade
+
+# Unknown routes and uncaught errors under /v2 and /api are JSON in their API's shape.
+handler404 = "core.middleware.handler404"
+handler500 = "core.middleware.handler500"
 
 api_v1 = [
     path("api/v1/empresas", tenants_api.EmpresaListCreateApi.as_view()),
@@ -30,11 +35,11 @@ facade_v2 = [
     path("v2/empresas/<str:pk>", tenants_facade.EmpresaFacade.as_view()),
     re_path(r"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)$", fiscal_facade.NoteEmitFacade.as_view()),
     re_path(
-        r"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)/(?P<ref>[A-Za-z0-9_.-]+)$",
+        rf"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)/(?P<ref>{REF_PATTERN})$",
         fiscal_facade.NoteQueryFacade.as_view(),
     ),
     re_path(
-        r"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)/(?P<ref>[A-Za-z0-9_.-]+)/"
+        rf"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)/(?P<ref>{REF_PATTERN})/"
         r"(?P<operation>carta_correcao|ator_interessado|insucesso_entrega|email)$",
         fiscal_facade.NoteOperationFacade.as_view(),
     ),

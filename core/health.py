@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -11,6 +12,8 @@ from django.http import HttpRequest, JsonResponse
 from kombu import Connection
 
 from storage.backends import archive_check
+
+logger = logging.getLogger("core.health")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -45,15 +48,25 @@ CHECKS: dict[str, Callable[[], str]] = {
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
+    """The verdict per check for anyone (load balancers, uptime probes); what failed and why
+    (exception text, hosts, ports, bucket names) only to an authenticated staff session, and
+    always to the logs: an error message is a map of the internals."""
+    staff = bool(getattr(request, "user", None) and request.user.is_active
+                 and request.user.is_staff)
     report: dict[str, dict[str, object]] = {}
     for name, check in CHECKS.items():
         started = time.monotonic()
+        detail: dict[str, object]
         try:
-            detail = check()
-            entry: dict[str, object] = {"ok": True, "backend": detail}
+            detail = {"backend": check()}
+            ok = True
         except Exception as exc:  # noqa: BLE001 - any failure means not ready; say why
-            entry = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
-        entry["ms"] = round((time.monotonic() - started) * 1000, 1)
+            ok = False
+            detail = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+            logger.warning("readyz: %s failing: %s", name, detail["error"])
+        entry: dict[str, object] = {"ok": ok, "status": "ok" if ok else "failing"}
+        if staff:
+            entry.update(detail, ms=round((time.monotonic() - started) * 1000, 1))
         report[name] = entry
     ready = all(entry["ok"] for entry in report.values())
     return JsonResponse({"ready": ready, "checks": report}, status=200 if ready else 503)

@@ -78,12 +78,23 @@ class NoteQueryFacade(FocusAPIView):
     @extend_schema(exclude=True)
     def delete(self, request: Request, doc_type: str, ref: str) -> Response:
         """Cancelamento. Focus also reads the justificativa from the query string."""
-        data = {**request.query_params.dict(), **(request.data or {})}
+        data = {**request.query_params.dict(), **_body_object(request.data)}
         data.pop("token", None)
         return _operation(self, doc_type, ref, FiscalEvent.Kind.CANCELAMENTO, data)
 
 
+def _body_object(data: Any) -> dict[str, Any]:
+    """An operation's body: a JSON object, or nothing at all. A list or a bare string is a
+    request no Focus operation understands; refused before anything is looked up."""
+    if not data:
+        return {}
+    if not isinstance(data, dict):
+        raise FocusError("requisicao_invalida", "O corpo da requisição deve ser um objeto JSON")
+    return data
+
+
 def _operation(view: FocusAPIView, doc_type: str, ref: str, kind: str, data: Any) -> Response:
+    data = _body_object(data)
     result = operations.operation_request(api_key=view.api_key, doc_type=doc_type, ref=ref,
                                           kind=kind, data=data)
     return Response(result.body, status=result.status_code)

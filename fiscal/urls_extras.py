@@ -7,8 +7,9 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from fiscal import api_extras, facade_extras
+from fiscal.validation import REF_PATTERN
 
-_REF = r"(?P<ref>[A-Za-z0-9_.-]+)"
+_REF = rf"(?P<ref>{REF_PATTERN})"
 
 urlpatterns = [
     re_path(r"^v2/(?P<doc_type>nfe|nfce)/inutilizacao$",

@@ -8,6 +8,7 @@ Focus's and SEFAZ's to judge, and reaches the tenant as their answer.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from core.documents import is_valid_cnpj, is_valid_cpf, normalize
@@ -15,6 +16,13 @@ from core.errors import FocusError
 
 ASYNC_DOC_TYPES = ("nfe", "nfse", "nfsen")
 DOC_TYPES = ("nfe", "nfce", "nfse", "nfsen")
+
+# The one ref alphabet: the URL routes (config/urls.py, fiscal/urls_extras.py) match refs with
+# this pattern, and the POST accepts no other, so every ref accepted is reachable by GET and
+# DELETE. ASCII only: str.isalnum() would also take "ç" or "ǅ", which no route matches.
+REF_PATTERN = r"[A-Za-z0-9_.-]+"
+REF_MAX_LENGTH = 100
+_REF = re.compile(REF_PATTERN)
 
 
 def _missing(field: str) -> FocusError:
@@ -57,7 +65,9 @@ def emitter_document(doc_type: str, payload: dict[str, Any]) -> tuple[str, str]:
 def validate_ref(ref: str | None) -> str:
     if not ref:
         raise _missing("ref")
-    if len(ref) > 100 or not all(c.isalnum() or c in "-_." for c in ref):
+    # "." and ".." are URL dot-segments: clients remove them (RFC 3986 §5.2.4), so a GET of
+    # /v2/nfe/.. never reaches the note.
+    if len(ref) > REF_MAX_LENGTH or not _REF.fullmatch(ref) or ref in (".", ".."):
         raise FocusError(
             "requisicao_invalida",
             "Referência inválida: use até 100 letras, números, '-', '_' ou '.'",

@@ -25,7 +25,8 @@ class ArtifactOutputSerializer(serializers.ModelSerializer):
 
 class ArchiveMonthInputSerializer(serializers.Serializer):
     # Query parameters: not strict, ?token= may travel with them (Focus-style auth).
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
+    # Year 0000 matches four digits but is no date (datetime starts at year 1).
+    month = serializers.RegexField(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
 
     def validate_month(self, value: str) -> date:
         year, month = value.split("-")

@@ -16,11 +16,13 @@ from rest_framework.response import Response
 
 from core.api import FocusAPIView
 from core.errors import FocusError, flatten_errors
+from core.params import query_int
 from tenants import selectors, services
 from tenants.models import Empresa
 from tenants.serializers import EmpresaInputSerializer, EmpresaOutputSerializer
 
 PAGE_SIZE = 50  # Focus's page size for /v2/empresas
+MAX_OFFSET = 2**31  # far past any tenant's companies, well within Postgres's OFFSET
 
 
 def _validated(serializer: serializers.Serializer) -> dict:
@@ -51,10 +53,7 @@ class EmpresasFacade(FocusAPIView):
             cnpj=request.query_params.get("cnpj"),
             cpf=request.query_params.get("cpf"),
         ).order_by("id")
-        try:
-            offset = max(int(request.query_params.get("offset", 0)), 0)
-        except ValueError:
-            raise FocusError("requisicao_invalida", "offset deve ser um número.") from None
+        offset = query_int(request.query_params, "offset", default=0, maximum=MAX_OFFSET)
         total = qs.aggregate(total=Count("id"))["total"]
         page = qs[offset : offset + PAGE_SIZE]
         data = EmpresaOutputSerializer(page, many=True).data

@@ -119,7 +119,8 @@ class DeliveryListQuerySerializer(serializers.Serializer):
 
 
 class EventFeedQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(required=False, min_value=0, default=0)
+    # A sequence is a bigint: past it is no position in the feed, only a query Postgres refuses.
+    after = serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1, default=0)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
     type = serializers.ListField(child=serializers.ChoiceField(choices=EventType.choices),
                                  required=False)

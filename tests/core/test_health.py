@@ -3,6 +3,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+
+@pytest.fixture
+def staff_client(db: None) -> Client:
+    """readyz gives the failure detail to staff only (the world gets the verdict)."""
+    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def test_healthz_answers_without_touching_dependencies(client) -> None:
@@ -21,11 +32,11 @@ def test_readyz_reports_each_dependency(db: None, client) -> None:
 
 
 @pytest.mark.parametrize("broker", ["redis://127.0.0.1:1/0", "amqp://guest@127.0.0.1:1//"])
-def test_readyz_reports_a_dead_broker(db: None, client, settings, broker: str) -> None:
+def test_readyz_reports_a_dead_broker(db: None, staff_client, settings, broker: str) -> None:
     settings.CELERY_BROKER_URL = broker
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
     settings.FG_READYZ_TIMEOUT = 0.5
-    response = client.get("/readyz")
+    response = staff_client.get("/readyz")
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["broker"]["ok"] is False
@@ -43,11 +54,11 @@ def test_readyz_reports_an_unwritable_archive(db: None, client, settings, tmp_pa
     assert response.json()["checks"]["storage"]["ok"] is False
 
 
-def test_readyz_reports_an_unreachable_s3(db: None, client, settings) -> None:
+def test_readyz_reports_an_unreachable_s3(db: None, staff_client, settings) -> None:
     settings.FG_STORAGE_BACKEND = "s3"
     settings.FG_S3_BUCKET = "archive"
     settings.FG_S3_ENDPOINT_URL = "http://127.0.0.1:1"
     settings.FG_READYZ_TIMEOUT = 0.5
-    response = client.get("/readyz")
+    response = staff_client.get("/readyz")
     assert response.status_code == 503
     assert "archive" in response.json()["checks"]["storage"]["error"]
