@@ -169,6 +169,10 @@ def note_replay_webhooks(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponseRedirect(reverse("console-note", args=[pk]))
 
 
+# The admin's home page links here.
+admin.site.index_template = "admin/console/index.html"
+
+
 def _staff(view: Any) -> Any:
     """Logged-in staff (the admin's own check, CSRF included) who may view notes."""
 

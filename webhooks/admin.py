@@ -40,7 +40,7 @@ class EndpointAdminForm(forms.ModelForm):
         model = Endpoint
         fields = ["tenant", "environment", "url", "description", "event_types", "doc_types",
                   "empresa", "format", "secret", "authorization", "authorization_header",
-                  "focus_event", "is_active"]
+                  "focus_event"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -70,7 +70,9 @@ class EndpointAdmin(admin.ModelAdmin):
     search_fields = ["public_id", "url", "tenant__name"]
     list_select_related = ["tenant"]
     raw_id_fields = ["tenant", "empresa"]
-    readonly_fields = ["masked_secret", "previous_secret_expires_at", "disabled_at",
+    # is_active is switched by the disable / re-enable actions only: they go through the
+    # services, which pause or resume the deliveries and write the endpoint's timeline.
+    readonly_fields = ["is_active", "masked_secret", "previous_secret_expires_at", "disabled_at",
                        "disabled_reason", "failing_since", "deleted_at", "created_at",
                        "updated_at"]
     actions = ["reenable", "disable", "rotate_secret"]

@@ -167,3 +167,16 @@ def test_dashboard_makes_a_constant_number_of_queries(staff_client, actor: Actor
     with CaptureQueriesContext(connection) as many:
         staff_client.get("/admin/console/")
     assert len(many) == len(few)
+
+
+def test_endpoint_form_cannot_switch_it_on_or_off(staff_client, actor: Actor, receiver) -> None:
+    """Only the actions (services, timeline) switch an endpoint: the form has no such field."""
+    endpoint, _ = create_endpoint(actor, receiver.url())
+    page = staff_client.get(f"/admin/webhooks/endpoint/{endpoint.pk}/change/").content.decode()
+    assert 'name="is_active"' not in page
+    assert 'name="url"' in page  # still a configuration form
+
+
+def test_admin_home_links_to_the_console(staff_client) -> None:
+    page = staff_client.get("/admin/").content.decode()
+    assert 'href="/admin/console/"' in page
