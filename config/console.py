@@ -104,7 +104,7 @@ def focus_budgets() -> list[TokenBudget]:
 
 def _search(request: HttpRequest, term: str) -> list[Note]:
     # The note admin's search: exact for a pasted chave / CNPJ / CPF, substring otherwise.
-    model_admin = admin.site._registry[Note]
+    model_admin = admin.site.get_model_admin(Note)
     assert isinstance(model_admin, NoteAdmin)
     base = Note.objects.select_related("empresa", "tenant").order_by("-id")
     found, _ = model_admin.get_search_results(request, base, term)

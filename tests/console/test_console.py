@@ -180,3 +180,16 @@ def test_endpoint_form_cannot_switch_it_on_or_off(staff_client, actor: Actor, re
 def test_admin_home_links_to_the_console(staff_client) -> None:
     page = staff_client.get("/admin/").content.decode()
     assert 'href="/admin/console/"' in page
+
+
+def test_admin_delivery_replay_names_the_staff_user_on_the_note(
+        staff_client, actor: Actor, empresa, upstream, receiver) -> None:
+    create_endpoint(actor, receiver.url())
+    note = authorized_note(actor, upstream)
+    assert run_due() == ["succeeded"]
+    delivery = Delivery.objects.get(event__note=note)
+    staff_client.post("/admin/webhooks/delivery/", {"action": "replay",
+                                                    "_selected_action": [delivery.pk]})
+    assert run_due() == ["succeeded"]
+    entry = NoteEvent.objects.get(note=note, kind=NoteEvent.Kind.OPERATOR)
+    assert entry.data == {"by": STAFF_NAME, "webhook_id": delivery.webhook_id}
