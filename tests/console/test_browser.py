@@ -22,7 +22,7 @@ from tests.console.conftest import STAFF_NAME, STAFF_PASSWORD
 from tests.console.test_console import authorized_note
 from tests.webhooks.conftest import create_endpoint, run_due
 from webhooks import services as webhook_services
-from webhooks.models import Attempt, Delivery
+from webhooks.models import Attempt, Delivery, EndpointChange
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -71,7 +71,7 @@ def test_staff_walk_search_timeline_resync_replay_dashboard(
         receiver, enqueued) -> None:
     # A long first poll: the note is read again only because staff asked.
     settings.FG_SYNC_FIRST_DELAY = 3600
-    create_endpoint(actor, receiver.url())
+    endpoint, _ = create_endpoint(actor, receiver.url())
     note = authorized_note(actor, upstream, "walk-1")
     assert deliver(enqueued) == ["succeeded"]
     delivery = Delivery.objects.get(event__note=note)
@@ -126,6 +126,19 @@ def test_staff_walk_search_timeline_resync_replay_dashboard(
         assert "/ 100" in page.inner_text("#budgets")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "console-dashboard.png"), full_page=True)
+
+        step = "disable and re-enable the endpoint"
+        for action in ("disable", "reenable"):
+            page.goto(f"{base}/admin/webhooks/endpoint/")
+            page.check(f"input[name=_selected_action][value='{endpoint.pk}']")
+            page.select_option("select[name=action]", action)
+            page.click("button[name=index]")
+            page.wait_for_selector("ul.messagelist")
+        assert list(EndpointChange.objects.filter(endpoint=endpoint).order_by("id")
+                    .values_list("kind", "by")) == [("disabled", STAFF_NAME),
+                                                    ("enabled", STAFF_NAME)]
+        page.goto(f"{base}/admin/webhooks/endpoint/{endpoint.pk}/change/")
+        assert "Re-enabled by staff." in page.inner_text("#content-main")
 
         step = "no add or delete on fiscal records"
         page.goto(f"{base}/admin/fiscal/note/")
