@@ -193,3 +193,15 @@ def test_admin_delivery_replay_names_the_staff_user_on_the_note(
     assert run_due() == ["succeeded"]
     entry = NoteEvent.objects.get(note=note, kind=NoteEvent.Kind.OPERATOR)
     assert entry.data == {"by": STAFF_NAME, "webhook_id": delivery.webhook_id}
+
+
+def test_a_gateway_disable_is_on_the_endpoint_timeline_without_a_staff_name(
+        actor: Actor, receiver) -> None:
+    from webhooks import services
+
+    endpoint, _ = create_endpoint(actor, receiver.url())
+    assert services.endpoint_disable(endpoint=endpoint, reason="The endpoint answered 410 Gone.")
+    # a second call changes nothing and writes nothing
+    assert not services.endpoint_disable(endpoint=endpoint, reason="again")
+    assert list(EndpointChange.objects.filter(endpoint=endpoint).values_list(
+        "kind", "by", "reason")) == [("disabled", "", "The endpoint answered 410 Gone.")]
