@@ -18,6 +18,7 @@ from tests.console.conftest import STAFF_NAME
 from tests.fiscal.conftest import HOMOLOG_TOKEN, Upstream, drive
 from tests.sandbox.helpers import nfe_payload
 from tests.webhooks.conftest import create_endpoint, run_due
+from webhooks import services as webhook_services
 from webhooks.models import Attempt, Delivery, Endpoint, EndpointChange
 
 
@@ -197,11 +198,10 @@ def test_admin_delivery_replay_names_the_staff_user_on_the_note(
 
 def test_a_gateway_disable_is_on_the_endpoint_timeline_without_a_staff_name(
         actor: Actor, receiver) -> None:
-    from webhooks import services
-
     endpoint, _ = create_endpoint(actor, receiver.url())
-    assert services.endpoint_disable(endpoint=endpoint, reason="The endpoint answered 410 Gone.")
+    gone = "The endpoint answered 410 Gone."
+    assert webhook_services.endpoint_disable(endpoint=endpoint, reason=gone)
     # a second call changes nothing and writes nothing
-    assert not services.endpoint_disable(endpoint=endpoint, reason="again")
+    assert not webhook_services.endpoint_disable(endpoint=endpoint, reason="again")
     assert list(EndpointChange.objects.filter(endpoint=endpoint).values_list(
-        "kind", "by", "reason")) == [("disabled", "", "The endpoint answered 410 Gone.")]
+        "kind", "by", "reason")) == [("disabled", "", gone)]
