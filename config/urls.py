@@ -48,6 +48,7 @@ facade_v2 = [
 urlpatterns = [
     path("healthz", healthz),
     path("readyz", readyz),
+    path("admin/console/", include("config.console")),
     path("admin/", admin.site.urls),
     path("focus/hooks/<int:hook_id>", fiscal_facade.focus_hook_receiver),
     path("api/schema", SpectacularAPIView.as_view(authentication_classes=[],

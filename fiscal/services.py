@@ -679,8 +679,10 @@ def hook_record_refusal(*, hook: FocusHook, body: dict[str, Any], reason: str) -
     logger.warning("Focus hook %s delivery refused (%s): ref %r", hook.pk, reason, entry["ref"])
 
 
-def note_request_sync(*, note: Note, reason: str) -> Note:
-    """Read the note from Focus as soon as possible (tenant, operator or hook asked)."""
+def note_request_sync(*, note: Note, reason: str, actor: str = "") -> Note:
+    """Read the note from Focus as soon as possible (tenant, operator or hook asked).
+
+    ``actor``: the staff user who asked, named in the timeline entry (empty: not staff)."""
     with transaction.atomic():
         locked = Note.objects.select_for_update().get(pk=note.pk)
         running = bool(locked.claim_token) and (locked.next_action_at or now()) > now()
@@ -692,5 +694,9 @@ def note_request_sync(*, note: Note, reason: str) -> Note:
             locked.claim_token = ""
             locked.save(update_fields=["next_action", "next_action_at", "priority",
                                        "claim_token", "updated_at"])
-        note_event(locked, NoteEvent.Kind.OPERATOR, f"sync requested: {reason}")
+        if actor:
+            note_event(locked, NoteEvent.Kind.OPERATOR, f"sync requested by {actor}: {reason}",
+                       by=actor)
+        else:
+            note_event(locked, NoteEvent.Kind.OPERATOR, f"sync requested: {reason}")
     return locked

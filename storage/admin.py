@@ -4,13 +4,14 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyModelAdmin
 from storage import services
 from storage.backends import StorageUnavailable
 from storage.models import Artifact
 
 
 @admin.register(Artifact)
-class ArtifactAdmin(admin.ModelAdmin):
+class ArtifactAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "key", "kind", "state", "verification", "size", "attempts",
                     "archived_at", "verified_at", "tenant"]
     list_filter = ["kind", "state", "verification", "environment", "doc_type", "legal_hold"]
@@ -20,15 +21,10 @@ class ArtifactAdmin(admin.ModelAdmin):
     actions = ["reverify", "rearchive"]
     date_hierarchy = "created_at"
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Artifact | None = None) -> list[str]:
-        # The record of an archived file is written by the services only.
-        return [field.name for field in Artifact._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Artifact | None = None) -> bool:
-        return False  # retained files: the rows outlive any cleanup
+    # The record of an archived file is written by the services only; retained files: the
+    # rows outlive any cleanup (no delete).
+    readonly_fields = [field.name for field in Artifact._meta.fields]
+    show_full_result_count = False
 
     @admin.action(description="Re-verify selected files (re-read and re-hash)")
     def reverify(self, request: HttpRequest, queryset: QuerySet[Artifact]) -> None:

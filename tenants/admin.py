@@ -18,6 +18,10 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name"]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        # Deleting would cascade to its webhook events and endpoints: deactivate it instead.
+        return False
+
 
 class ApiKeyAddForm(forms.ModelForm):
     class Meta:
@@ -35,6 +39,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["display_prefix", "public_id", "created_at", "last_used_at", "revoked_at"]
     exclude = ["secret_hash"]
     actions = ["revoke"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # revoke instead: the row names the key in logs and audits
 
     def get_form(self, request: HttpRequest, obj: ApiKey | None = None, **kwargs: Any) -> Any:
         if obj is None:
@@ -110,6 +117,10 @@ class EmpresaAdmin(admin.ModelAdmin):
     search_fields = ["nome", "nome_fantasia", "cnpj", "cpf", "tenant__name"]
     list_select_related = ["tenant"]
     readonly_fields = ["masked_homologacao", "masked_producao", "created_at", "updated_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Empresa | None = None) -> bool:
+        # Its notes are protected anyway; its Focus hooks and endpoints would cascade: disable.
+        return False
 
     @admin.display(description="token homologação")
     def masked_homologacao(self, obj: Empresa) -> str:

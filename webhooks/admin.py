@@ -7,10 +7,20 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from core.crypto import mask_secret
 from core.errors import Conflict
 from webhooks import services
-from webhooks.models import Attempt, Delivery, Endpoint, Event
+from webhooks.models import Attempt, Delivery, Endpoint, EndpointChange, Event
+
+
+class EndpointChangeInline(ReadOnlyTabularInline):
+    """The endpoint's timeline: who disabled or re-enabled it, and why."""
+
+    model = EndpointChange
+    fields = ["created_at", "kind", "by", "reason"]
+    readonly_fields = fields
+    ordering = ["-id"]
 
 
 class EndpointAdminForm(forms.ModelForm):
@@ -30,7 +40,7 @@ class EndpointAdminForm(forms.ModelForm):
         model = Endpoint
         fields = ["tenant", "environment", "url", "description", "event_types", "doc_types",
                   "empresa", "format", "secret", "authorization", "authorization_header",
-                  "focus_event", "is_active"]
+                  "focus_event"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,10 +70,13 @@ class EndpointAdmin(admin.ModelAdmin):
     search_fields = ["public_id", "url", "tenant__name"]
     list_select_related = ["tenant"]
     raw_id_fields = ["tenant", "empresa"]
-    readonly_fields = ["masked_secret", "previous_secret_expires_at", "disabled_at",
+    # is_active is switched by the disable / re-enable actions only: they go through the
+    # services, which pause or resume the deliveries and write the endpoint's timeline.
+    readonly_fields = ["is_active", "masked_secret", "previous_secret_expires_at", "disabled_at",
                        "disabled_reason", "failing_since", "deleted_at", "created_at",
                        "updated_at"]
     actions = ["reenable", "disable", "rotate_secret"]
+    inlines = [EndpointChangeInline]
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
         if not obj.public_id:
@@ -76,15 +89,17 @@ class EndpointAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-enable (and deliver what is pending)")
     def reenable(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
+        by = request.user.get_username()
         for endpoint in queryset.filter(deleted_at=None):
-            services.endpoint_enable(endpoint=endpoint)
+            services.endpoint_enable(endpoint=endpoint, by=by, reason="Re-enabled by staff.")
         self.message_user(request, "Endpoint(s) enabled.")
 
     @admin.action(description="Disable")
     def disable(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
+        by = request.user.get_username()
         for endpoint in queryset:
-            services.endpoint_disable(endpoint=endpoint, reason="Disabled by staff.",
-                                      notify=False)
+            services.endpoint_disable(endpoint=endpoint, reason=f"Disabled by staff ({by}).",
+                                      notify=False, by=by)
         self.message_user(request, "Endpoint(s) disabled.")
 
     @admin.action(description="Rotate secret (old one signs during the overlap)")
@@ -96,57 +111,55 @@ class EndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "tenant", "sequence", "type", "environment", "doc_type", "note",
                     "created_at"]
     list_filter = ["type", "environment", "doc_type"]
     search_fields = ["tenant__name", "note__ref", "note__chave"]
     list_select_related = ["tenant", "note"]
     raw_id_fields = ["tenant", "note", "empresa"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # events are immutable
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    readonly_fields = [f.name for f in Event._meta.fields]
+    show_full_result_count = False
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ReadOnlyTabularInline):
     model = Attempt
-    extra = 0
-    can_delete = False
     fields = ["started_at", "status_code", "duration_ms", "succeeded", "address", "error",
               "response_body"]
     readonly_fields = fields
     ordering = ["-id"]
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+
+@admin.register(Attempt)
+class AttemptAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "delivery", "started_at", "status_code", "duration_ms", "succeeded",
+                    "error"]
+    list_filter = ["succeeded"]
+    search_fields = ["delivery__webhook_id"]
+    list_select_related = ["delivery"]
+    readonly_fields = [f.name for f in Attempt._meta.fields]
+    show_full_result_count = False
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "webhook_id", "tenant", "endpoint", "event", "state", "attempts",
                     "next_attempt_at", "last_status_code", "delivered_at"]
     list_filter = ["state"]
     search_fields = ["webhook_id", "endpoint__url", "tenant__name", "event__note__ref"]
     list_select_related = ["tenant", "endpoint", "event"]
     raw_id_fields = ["tenant", "event", "endpoint"]
-    readonly_fields = ["webhook_id", "state", "attempts", "next_attempt_at", "claim_token",
-                       "claimed_at", "last_status_code", "last_error", "delivered_at",
-                       "created_at", "updated_at"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [AttemptInline]
     actions = ["replay"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    show_full_result_count = False
 
     @admin.action(description="Replay (same webhook-id)")
     def replay(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         done = 0
         for delivery in queryset:
             try:
-                services.delivery_replay(delivery=delivery)
+                services.delivery_replay(delivery=delivery, by=request.user.get_username())
                 done += 1
             except Conflict as exc:  # a sending/cancelled delivery: say so, go on
                 self.message_user(request, f"{delivery.webhook_id}: {exc}", messages.WARNING)

@@ -235,3 +235,27 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status_code or self.error[:40]} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class EndpointChange(models.Model):
+    """The endpoint's timeline: who switched it off or on, and why. Append-only.
+
+    ``by`` names the staff user (or is empty when the gateway or the tenant did it); the row
+    is what an operator reads in an incident, as a note's NoteEvents are."""
+
+    class Kind(models.TextChoices):
+        DISABLED = "disabled"
+        ENABLED = "enabled"
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    by = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["endpoint", "id"], name="whendpointchange_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.by or 'gateway'} @ {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -45,6 +45,7 @@ from webhooks.models import (
     Delivery,
     DeliveryState,
     Endpoint,
+    EndpointChange,
     EndpointFormat,
     Event,
     EventType,
@@ -237,11 +238,13 @@ def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -
 
 
 def endpoint_disable(
-    *, endpoint: Endpoint, reason: str, now: datetime | None = None, notify: bool = True
+    *, endpoint: Endpoint, reason: str, now: datetime | None = None, notify: bool = True,
+    by: str = "",
 ) -> bool:
     """Switch an endpoint off; its pending deliveries wait for it. True if this call did it.
 
-    ``notify``: record a ``webhook_endpoint.disabled`` event (feed + other endpoints)."""
+    ``notify``: record a ``webhook_endpoint.disabled`` event (feed + other endpoints).
+    ``by``: the staff user who did it, kept on the endpoint's timeline (EndpointChange)."""
     now = now or clock()
     with transaction.atomic():
         changed = Endpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
@@ -249,6 +252,8 @@ def endpoint_disable(
         )
         if not changed:
             return False
+        EndpointChange.objects.create(endpoint=endpoint, kind=EndpointChange.Kind.DISABLED,
+                                      by=by[:150], reason=reason[:300], created_at=now)
         # Paused: not due until re-enabled, so the dispatcher's scan does not wade through them.
         Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING).update(
             next_attempt_at=None, updated_at=now
@@ -266,8 +271,11 @@ def endpoint_disable(
     return True
 
 
-def endpoint_enable(*, endpoint: Endpoint, now: datetime | None = None) -> Endpoint:
-    """Switch an endpoint back on; everything pending for it is due now."""
+def endpoint_enable(*, endpoint: Endpoint, now: datetime | None = None, by: str = "",
+                    reason: str = "") -> Endpoint:
+    """Switch an endpoint back on; everything pending for it is due now.
+
+    ``by``: the staff user who did it, kept on the endpoint's timeline (EndpointChange)."""
     if endpoint.deleted_at is not None:
         raise Conflict("A deleted endpoint cannot be enabled.", code="endpoint_deleted")
     now = now or clock()
@@ -276,6 +284,8 @@ def endpoint_enable(*, endpoint: Endpoint, now: datetime | None = None) -> Endpo
             is_active=True, disabled_at=None, disabled_reason="", failing_since=None,
             updated_at=now,
         )
+        EndpointChange.objects.create(endpoint=endpoint, kind=EndpointChange.Kind.ENABLED,
+                                      by=by[:150], reason=reason[:300], created_at=now)
         ids = list(Delivery.objects.filter(
             endpoint=endpoint, state=DeliveryState.PENDING
         ).values_list("pk", flat=True))
@@ -429,11 +439,25 @@ def _replay(queryset: Any, *, now: datetime) -> int:
     return len(ids)
 
 
-def delivery_replay(*, delivery: Delivery, now: datetime | None = None) -> Delivery:
+def _operator_note_event(note_id: int | None, by: str, message: str, **data: Any) -> None:
+    """A staff action on a note's webhooks goes on the note's timeline, naming the staff user."""
+    if note_id is not None and by:
+        NoteEvent.objects.create(note_id=note_id, kind=NoteEvent.Kind.OPERATOR,
+                                 message=f"{message} by {by}", data={"by": by, **data})
+
+
+def delivery_replay(*, delivery: Delivery, now: datetime | None = None,
+                    by: str = "") -> Delivery:
+    """``by``: the staff user who asked; named on the note's timeline."""
     if delivery.state in {DeliveryState.SENDING, DeliveryState.CANCELLED}:
         raise Conflict(f"A {delivery.state} delivery cannot be replayed.",
                        code="delivery_not_replayable")
-    _replay(Delivery.objects.filter(pk=delivery.pk), now=now or clock())
+    with transaction.atomic():
+        _replay(Delivery.objects.filter(pk=delivery.pk), now=now or clock())
+        _operator_note_event(
+            Event.objects.filter(pk=delivery.event_id).values_list("note_id", flat=True).first(),
+            by, "webhook delivery replayed", webhook_id=delivery.webhook_id,
+        )
     delivery.refresh_from_db()
     return delivery
 
@@ -448,12 +472,18 @@ def endpoint_replay_failed(*, endpoint: Endpoint, since: datetime,
     )
 
 
-def note_replay(*, tenant: Tenant, note: Note, now: datetime | None = None) -> int:
-    """Every delivery of every event of the note, sent again (same webhook-ids)."""
-    return _replay(
-        Delivery.objects.filter(tenant=tenant, event__note=note, endpoint__deleted_at=None),
-        now=now or clock(),
-    )
+def note_replay(*, tenant: Tenant, note: Note, now: datetime | None = None,
+                by: str = "") -> int:
+    """Every delivery of every event of the note, sent again (same webhook-ids).
+
+    ``by``: the staff user who asked; named on the note's timeline."""
+    with transaction.atomic():
+        count = _replay(
+            Delivery.objects.filter(tenant=tenant, event__note=note, endpoint__deleted_at=None),
+            now=now or clock(),
+        )
+        _operator_note_event(note.pk, by, "webhooks replayed", deliveries=count)
+    return count
 
 
 # --- dispatch ------------------------------------------------------------------------------

@@ -75,3 +75,25 @@ def observe(*, fingerprint: str, remaining: int | None, reset: float | None,
     now = time.time() if now is None else now
     if remaining is not None and reset is not None and remaining <= 0:
         shared.set(f"fg:focus:{fingerprint}:blocked_until", now + reset, timeout=int(reset) + 1)
+
+
+@dataclass(frozen=True)
+class Left:
+    """What remains of a token's budget in the current window (for the staff console)."""
+
+    limit: int
+    used: int
+    blocked_for: float  # seconds Focus told us to wait (0: not blocked)
+
+    @property
+    def remaining(self) -> int:
+        return 0 if self.blocked_for else max(self.limit - self.used, 0)
+
+
+def left(*, fingerprint: str, now: float | None = None) -> Left:
+    """Read the budget without spending it; an unreachable cache reads as unspent."""
+    now = time.time() if now is None else now
+    used = shared.get(f"fg:focus:{fingerprint}:{_window_start(now)}", 0) or 0
+    blocked_until = shared.get(f"fg:focus:{fingerprint}:blocked_until") or 0
+    return Left(limit=settings.FG_FOCUS_RATE_LIMIT, used=int(used),
+                blocked_for=max(float(blocked_until) - now, 0.0))
