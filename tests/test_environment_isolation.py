@@ -443,6 +443,22 @@ def test_a_key_reads_the_shared_company_with_every_token_masked(
     assert response.json()[TOKEN_FIELD[victim_env]].startswith("••••")
 
 
+@pytest.mark.parametrize("attacker_env,victim_env", DIRECTIONS)
+@pytest.mark.parametrize("method,path", [("post", "/v2/empresas"), ("put", "/v2/empresas/{pk}")])
+def test_the_focus_facade_refuses_the_other_environments_token_too(
+    world: World, attacker_env: str, victim_env: str, method: str, path: str
+) -> None:
+    me = world.sides[attacker_env]
+    body = {"cnpj": OTHER_CNPJ, "nome": "Outra Ltda", "uf": "SP",
+            TOKEN_FIELD[victim_env]: "planted-token-1234"}
+    before = snapshot()
+    response = getattr(me.client, method)(path.format(pk=world.empresa.pk), body,
+                                          format="json")
+    assert response.status_code == 403, response.content
+    assert response.json()["codigo"] == "permissao_negada"  # Focus's shape and code
+    assert snapshot() == before
+
+
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_a_key_sets_its_own_environments_token(world: World, environment: str) -> None:
     """The refusal above is about the other environment's token, not about tokens."""
