@@ -24,7 +24,8 @@ class NoteListApi(TenantAPIView):
     def get(self, request: Request) -> Response:
         filters = NoteFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = selectors.note_list(tenant=self.tenant, **filters.validated_data)
+        qs = selectors.note_list(tenant=self.tenant, environment=self.environment,
+                                 **filters.validated_data)
         return paginated(self, qs, NoteListSerializer)
 
 
@@ -36,13 +37,14 @@ def _detail(note) -> dict:  # type: ignore[no-untyped-def]
 class NoteDetailApi(TenantAPIView):
     @extend_schema(operation_id="notes_retrieve", responses=NoteDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_detail(selectors.note_get(tenant=self.tenant, pk=pk)))
+        note = selectors.note_get(tenant=self.tenant, environment=self.environment, pk=pk)
+        return Response(_detail(note))
 
 
 class NoteSyncApi(TenantAPIView):
     @extend_schema(operation_id="notes_sync", request=None, responses={202: NoteDetailSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        note = selectors.note_get(tenant=self.tenant, pk=pk)
+        note = selectors.note_get(tenant=self.tenant, environment=self.environment, pk=pk)
         note = services.note_request_sync(note=note, reason="tenant asked through the API")
         return Response(_detail(note), status=202)
 
@@ -55,5 +57,6 @@ class FiscalEventListApi(TenantAPIView):
     def get(self, request: Request) -> Response:
         filters = FiscalEventFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = selectors.fiscal_event_list(tenant=self.tenant, **filters.validated_data)
+        qs = selectors.fiscal_event_list(tenant=self.tenant, environment=self.environment,
+                                         **filters.validated_data)
         return paginated(self, qs, FiscalEventSerializer)

@@ -19,12 +19,15 @@ class InutilizacaoListApi(TenantAPIView):
     def get(self, request: Request) -> Response:
         filters = InutilizacaoFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = inutilizacoes.inutilizacao_list(tenant=self.tenant, **filters.validated_data)
+        qs = inutilizacoes.inutilizacao_list(
+            tenant=self.tenant, environment=self.environment, **filters.validated_data
+        )
         return paginated(self, qs, InutilizacaoSerializer)
 
 
 class InutilizacaoDetailApi(TenantAPIView):
     @extend_schema(operation_id="inutilizacoes_retrieve", responses=InutilizacaoSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        row = inutilizacoes.inutilizacao_get(tenant=self.tenant, pk=pk)
+        row = inutilizacoes.inutilizacao_get(tenant=self.tenant,
+                                             environment=self.environment, pk=pk)
         return Response(InutilizacaoSerializer(row).data)

@@ -320,15 +320,18 @@ def inutilizacao_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Inutili
 def inutilizacao_list(
     *,
     tenant: Tenant,
+    environment: str,
     empresa_id: int | None = None,
     status: str | None = None,
     source: str | None = None,
     modelo: str | None = None,
-    environment: str | None = None,
+    environment_filter: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
 ) -> QuerySet[Inutilizacao]:
-    qs = Inutilizacao.objects.filter(tenant=tenant).select_related("empresa")
+    qs = Inutilizacao.objects.filter(tenant=tenant, environment=environment).select_related(
+        "empresa"
+    )
     if empresa_id:
         qs = qs.filter(empresa_id=empresa_id)
     if status:
@@ -337,8 +340,8 @@ def inutilizacao_list(
         qs = qs.filter(source=source)
     if modelo:
         qs = qs.filter(modelo=modelo)
-    if environment:
-        qs = qs.filter(environment=environment)
+    if environment_filter:
+        qs = qs.filter(environment=environment_filter)
     if created_from:
         qs = qs.filter(created_at__gte=created_from)
     if created_to:
@@ -346,7 +349,7 @@ def inutilizacao_list(
     return qs
 
 
-def inutilizacao_get(*, tenant: Tenant, pk: int) -> Inutilizacao:
-    # Another tenant's row is a 404: its existence is not revealed.
+def inutilizacao_get(*, tenant: Tenant, environment: str, pk: int) -> Inutilizacao:
+    # Another tenant's row (or the other environment's) is a 404: its existence is not revealed.
     return get_object_or_404(Inutilizacao.objects.select_related("empresa"), tenant=tenant,
-                             pk=pk)
+                             environment=environment, pk=pk)

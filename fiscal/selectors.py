@@ -1,4 +1,5 @@
-"""Reads of notes. Every selector takes the tenant."""
+"""Reads of notes. Every selector takes the tenant and the key's environment: another
+tenant's note, or the other environment's, is a 404 (its existence is not revealed)."""
 
 from __future__ import annotations
 
@@ -22,25 +23,27 @@ def note_by_ref(*, tenant: Tenant, environment: str, doc_type: str, ref: str) ->
 def note_list(
     *,
     tenant: Tenant,
+    environment: str,
     doc_type: str | None = None,
     status: str | None = None,
     empresa_id: int | None = None,
-    environment: str | None = None,
+    environment_filter: str | None = None,
     ref: str | None = None,
     chave: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     stuck: bool | None = None,
 ) -> QuerySet[Note]:
-    qs = Note.objects.filter(tenant=tenant).select_related("empresa")
+    qs = Note.objects.filter(tenant=tenant, environment=environment).select_related("empresa")
     if doc_type:
         qs = qs.filter(doc_type=doc_type)
     if status:
         qs = qs.filter(status=status)
     if empresa_id:
         qs = qs.filter(empresa_id=empresa_id)
-    if environment:
-        qs = qs.filter(environment=environment)
+    if environment_filter:
+        # ?environment= narrows within the key's environment; the other one is simply empty.
+        qs = qs.filter(environment=environment_filter)
     if ref:
         qs = qs.filter(ref=ref)
     if chave:
@@ -54,18 +57,22 @@ def note_list(
     return qs
 
 
-def note_get(*, tenant: Tenant, pk: int) -> Note:
-    return get_object_or_404(Note.objects.select_related("empresa"), tenant=tenant, pk=pk)
+def note_get(*, tenant: Tenant, environment: str, pk: int) -> Note:
+    return get_object_or_404(
+        Note.objects.select_related("empresa"), tenant=tenant, environment=environment, pk=pk
+    )
 
 
 def note_timeline(*, note: Note) -> QuerySet[NoteEvent]:
     return NoteEvent.objects.filter(note=note).order_by("id")
 
 
-def fiscal_event_list(*, tenant: Tenant, note_id: int | None = None,
+def fiscal_event_list(*, tenant: Tenant, environment: str, note_id: int | None = None,
                       empresa_id: int | None = None, kind: str | None = None,
                       status: str | None = None) -> QuerySet[FiscalEvent]:
-    qs = FiscalEvent.objects.filter(tenant=tenant).select_related("note")
+    qs = FiscalEvent.objects.filter(
+        tenant=tenant, note__environment=environment
+    ).select_related("note")
     if note_id:
         qs = qs.filter(note_id=note_id)
     if empresa_id:

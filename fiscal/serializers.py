@@ -10,7 +10,8 @@ class NoteFilterSerializer(serializers.Serializer):
     doc_type = serializers.ChoiceField(choices=DocType.choices, required=False)
     status = serializers.ChoiceField(choices=NoteStatus.choices, required=False)
     empresa = serializers.IntegerField(required=False, source="empresa_id")
-    environment = serializers.ChoiceField(choices=Environment.choices, required=False)
+    environment = serializers.ChoiceField(choices=Environment.choices, required=False,
+                                          source="environment_filter")
     ref = serializers.CharField(required=False, max_length=100)
     chave = serializers.CharField(required=False, max_length=50)
     created_from = serializers.DateTimeField(required=False)

@@ -14,7 +14,8 @@ class InutilizacaoFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=InutilizacaoStatus.choices, required=False)
     source = serializers.ChoiceField(choices=Inutilizacao.Source.choices, required=False)
     modelo = serializers.ChoiceField(choices=[("55", "NFe"), ("65", "NFCe")], required=False)
-    environment = serializers.ChoiceField(choices=Environment.choices, required=False)
+    environment = serializers.ChoiceField(choices=Environment.choices, required=False,
+                                          source="environment_filter")
     created_from = serializers.DateTimeField(required=False)
     created_to = serializers.DateTimeField(required=False)
 

@@ -54,7 +54,8 @@ class EmpresaListCreateApi(TenantAPIView):
     def post(self, request: Request) -> Response:
         serializer = EmpresaInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        empresa = services.empresa_create(tenant=self.tenant, data=serializer.validated_data)
+        empresa = services.empresa_create(tenant=self.tenant, data=serializer.validated_data,
+                                          acting_environment=self.environment)
         return Response(EmpresaOutputSerializer(empresa).data, status=status.HTTP_201_CREATED)
 
 
@@ -73,7 +74,8 @@ class EmpresaDetailApi(TenantAPIView):
         empresa = selectors.empresa_get(tenant=self.tenant, pk=pk)
         serializer = EmpresaInputSerializer(empresa, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        empresa = services.empresa_update(empresa=empresa, data=serializer.validated_data)
+        empresa = services.empresa_update(empresa=empresa, data=serializer.validated_data,
+                                          acting_environment=self.environment)
         return Response(EmpresaOutputSerializer(empresa).data)
 
 
@@ -98,7 +100,8 @@ class EmpresaEnableApi(TenantAPIView):
 class ApiKeyListCreateApi(TenantAPIView):
     @extend_schema(operation_id="api_keys_list", responses=ApiKeyOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return paginated(self, selectors.api_key_list(tenant=self.tenant), ApiKeyOutputSerializer)
+        keys = selectors.api_key_list(tenant=self.tenant, environment=self.environment)
+        return paginated(self, keys, ApiKeyOutputSerializer)
 
     @extend_schema(
         operation_id="api_keys_create",
@@ -109,10 +112,12 @@ class ApiKeyListCreateApi(TenantAPIView):
         serializer = ApiKeyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         environment = serializer.validated_data["environment"]
-        # A test key must not be a way to mint live keys.
-        if environment == Environment.PRODUCAO and self.environment != Environment.PRODUCAO:
+        # A test key must not be a way to mint live keys; and a key manages only the keys of
+        # its own environment (the ones it can list and revoke), so a live key creates live ones.
+        if environment != self.environment:
+            kind = "live" if environment == Environment.PRODUCAO else "test"
             raise ApiError(
-                "Only a live key can create live keys.",
+                f"Only a {kind} key can create {kind} keys.",
                 code="permission_denied",
                 status_code=status.HTTP_403_FORBIDDEN,
             )
@@ -129,6 +134,6 @@ class ApiKeyRevokeApi(TenantAPIView):
     @extend_schema(operation_id="api_keys_revoke", request=None,
                    responses=ApiKeyOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        api_key = selectors.api_key_get(tenant=self.tenant, pk=pk)
+        api_key = selectors.api_key_get(tenant=self.tenant, environment=self.environment, pk=pk)
         api_key = services.api_key_revoke(api_key=api_key)
         return Response(ApiKeyOutputSerializer(api_key).data)

@@ -3,10 +3,14 @@
 Deliberate differences from Focus (DESIGN.md §1): the token is a tenant API key, and
 ``token_producao`` / ``token_homologacao`` are answered masked — they are the upstream secrets
 the gateway keeps for the tenant. DELETE disables the company instead of destroying it: its
-notes must stay reachable for the retention period.
+notes must stay reachable for the retention period. A key sets only its own environment's
+Focus token, as on the native API (403 ``permissao_negada`` otherwise, nothing written).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db.models import Count
 from drf_spectacular.utils import extend_schema
@@ -15,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import FocusAPIView
-from core.errors import FocusError, flatten_errors
+from core.errors import ApiError, FocusError, flatten_errors
 from core.params import query_int
 from tenants import selectors, services
 from tenants.models import Empresa
@@ -37,6 +41,17 @@ def _validated(serializer: serializers.Serializer) -> dict:
             "erro_validacao", "Dados da empresa inválidos.", status_code=422, erros=erros
         )
     return serializer.validated_data
+
+
+@contextmanager
+def _focus_refusal() -> Iterator[None]:
+    """A key writing the other environment's Focus token: Focus's 403 permissao_negada."""
+    try:
+        yield
+    except ApiError as exc:
+        if exc.code != "permission_denied":
+            raise
+        raise FocusError("permissao_negada", exc.message, status_code=403) from None
 
 
 def _get(view: FocusAPIView, pk: str) -> Empresa:
@@ -62,7 +77,9 @@ class EmpresasFacade(FocusAPIView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         data = _validated(EmpresaInputSerializer(data=request.data))
-        empresa = services.empresa_create(tenant=self.tenant, data=data)
+        with _focus_refusal():
+            empresa = services.empresa_create(tenant=self.tenant, data=data,
+                                              acting_environment=self.environment)
         return Response(EmpresaOutputSerializer(empresa).data, status=status.HTTP_201_CREATED)
 
 
@@ -75,7 +92,9 @@ class EmpresaFacade(FocusAPIView):
     def put(self, request: Request, pk: str) -> Response:
         empresa = _get(self, pk)
         data = _validated(EmpresaInputSerializer(empresa, data=request.data, partial=True))
-        empresa = services.empresa_update(empresa=empresa, data=data)
+        with _focus_refusal():
+            empresa = services.empresa_update(empresa=empresa, data=data,
+                                              acting_environment=self.environment)
         return Response(EmpresaOutputSerializer(empresa).data)
 
     @extend_schema(exclude=True)

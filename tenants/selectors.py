@@ -25,9 +25,11 @@ def empresa_get(*, tenant: Tenant, pk: int | str) -> Empresa:
     return get_object_or_404(Empresa, tenant=tenant, pk=pk)
 
 
-def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
-    return ApiKey.objects.filter(tenant=tenant)
+def api_key_list(*, tenant: Tenant, environment: str) -> QuerySet[ApiKey]:
+    # A key sees only the keys of its own environment: a test key never learns of, nor
+    # revokes, a live one (and a live key leaves the test keys to the test side).
+    return ApiKey.objects.filter(tenant=tenant, environment=environment)
 
 
-def api_key_get(*, tenant: Tenant, pk: int | str) -> ApiKey:
-    return get_object_or_404(ApiKey, tenant=tenant, pk=pk)
+def api_key_get(*, tenant: Tenant, environment: str, pk: int | str) -> ApiKey:
+    return get_object_or_404(api_key_list(tenant=tenant, environment=environment), pk=pk)

@@ -145,12 +145,47 @@ def _focus_setup_changed(empresa: Empresa) -> None:
     transaction.on_commit(lambda: enqueue_hook_sync(empresa.pk))
 
 
+# The Focus credential each environment's keys may set. A company is shared by both
+# environments (it has both tokens); a key writes only its own environment's token.
+_CREDENTIAL_FIELDS = {
+    Environment.HOMOLOGACAO: "token_homologacao",
+    Environment.PRODUCAO: "token_producao",
+}
+
+
+def _check_credentials_writable(*, data: dict[str, Any], acting_environment: str | None) -> None:
+    """Refuse, before anything is written, a key's write of the other environment's token.
+
+    403 (not 400): the request is well formed, the key lacks the right. Refused on presence,
+    whatever the value, so the answer tells nothing about the stored token.
+    """
+    if acting_environment is None:  # operators and internal callers, not an API key
+        return
+    foreign = sorted(
+        field for env, field in _CREDENTIAL_FIELDS.items()
+        if env != acting_environment and field in data
+    )
+    if foreign:
+        kind = "live" if acting_environment == Environment.PRODUCAO else "test"
+        raise ApiError(
+            f"A {kind} key cannot set the other environment's Focus token.",
+            code="permission_denied",
+            status_code=403,
+            fields={field: ["Set it with a key of that environment."] for field in foreign},
+        )
+
+
 _FOCUS_FIELDS = {"token_homologacao", "token_producao", "habilita_nfe", "habilita_nfce",
                  "habilita_nfse", "habilita_nfsen", "cnpj", "cpf"}
 
 
-def empresa_create(*, tenant: Tenant, data: dict[str, Any]) -> Empresa:
-    """Create a company from validated data (see EmpresaInputSerializer)."""
+def empresa_create(*, tenant: Tenant, data: dict[str, Any],
+                   acting_environment: str | None = None) -> Empresa:
+    """Create a company from validated data (see EmpresaInputSerializer).
+
+    ``acting_environment`` is the environment of the API key asking, None for operators.
+    """
+    _check_credentials_writable(data=data, acting_environment=acting_environment)
     values = {key: value for key, value in data.items() if key in EMPRESA_WRITABLE_FIELDS}
     empresa = Empresa(tenant=tenant, **values)
     try:
@@ -163,7 +198,9 @@ def empresa_create(*, tenant: Tenant, data: dict[str, Any]) -> Empresa:
     return empresa
 
 
-def empresa_update(*, empresa: Empresa, data: dict[str, Any]) -> Empresa:
+def empresa_update(*, empresa: Empresa, data: dict[str, Any],
+                   acting_environment: str | None = None) -> Empresa:
+    _check_credentials_writable(data=data, acting_environment=acting_environment)
     changed = [key for key in data if key in EMPRESA_WRITABLE_FIELDS]
     for key in changed:
         setattr(empresa, key, data[key])

@@ -37,6 +37,19 @@ def make_actor(name: str, environment: str = Environment.HOMOLOGACAO) -> Actor:
     return Actor(tenant=tenant, key=key, client=client)
 
 
+def key_client(tenant: Tenant, environment: str) -> APIClient:
+    """A client with a new key of ``environment`` for an existing tenant."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=basic(
+        api_key_create(tenant=tenant, environment=environment, name=environment).raw
+    ))
+    return client
+
+
+def live_client(tenant: Tenant) -> APIClient:
+    return key_client(tenant, Environment.PRODUCAO)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """The Focus request budget lives in the cache: each test starts with a full one."""

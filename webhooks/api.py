@@ -1,6 +1,7 @@
 """Native API: webhook endpoints, deliveries, attempts, replays and the event feed.
 
-Thin views: validate, call a service or selector, render. Another tenant's object is a 404.
+Thin views: validate, call a service or selector, render. Another tenant's object, or the other
+environment's (webhooks.selectors), is a 404.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class EndpointListCreateApi(TenantAPIView):
     @extend_schema(operation_id="webhook_endpoints_list",
                    responses=EndpointOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        endpoints = selectors.endpoint_list(tenant=self.tenant)
+        endpoints = selectors.endpoint_list(tenant=self.tenant, environment=self.environment)
         return paginated(self, endpoints, EndpointOutputSerializer)
 
     @extend_schema(operation_id="webhook_endpoints_create", request=EndpointInputSerializer,
@@ -70,13 +71,13 @@ class EndpointListCreateApi(TenantAPIView):
 class EndpointDetailApi(TenantAPIView):
     @extend_schema(operation_id="webhook_endpoints_retrieve", responses=EndpointOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        endpoint = selectors.endpoint_get(tenant=self.tenant, pk=pk)
+        endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
         return Response(EndpointOutputSerializer(endpoint).data)
 
     @extend_schema(operation_id="webhook_endpoints_update", request=EndpointInputSerializer,
                    responses=EndpointOutputSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        endpoint = selectors.endpoint_get(tenant=self.tenant, pk=pk)
+        endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
         serializer = EndpointInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         endpoint = services.endpoint_update(
@@ -86,7 +87,8 @@ class EndpointDetailApi(TenantAPIView):
 
     @extend_schema(operation_id="webhook_endpoints_delete", responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        services.endpoint_delete(endpoint=selectors.endpoint_get(tenant=self.tenant, pk=pk))
+        endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
+        services.endpoint_delete(endpoint=endpoint)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -94,7 +96,7 @@ class EndpointTestApi(TenantAPIView):
     @extend_schema(operation_id="webhook_endpoints_test", request=None,
                    responses={202: DeliveryOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        endpoint = selectors.endpoint_get(tenant=self.tenant, pk=pk)
+        endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
         delivery = services.endpoint_send_test(endpoint=endpoint)
         return Response(DeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
@@ -103,7 +105,7 @@ class EndpointRotateSecretApi(TenantAPIView):
     @extend_schema(operation_id="webhook_endpoints_rotate_secret", request=None,
                    responses=EndpointOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        endpoint = selectors.endpoint_get(tenant=self.tenant, pk=pk)
+        endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
         secret = services.endpoint_rotate_secret(endpoint=endpoint)
         return Response(_with_secret(endpoint, secret))
 
@@ -113,7 +115,7 @@ class EndpointEnableApi(TenantAPIView):
                    responses=EndpointOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         endpoint = services.endpoint_enable(
-            endpoint=selectors.endpoint_get(tenant=self.tenant, pk=pk)
+            endpoint=selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
         )
         return Response(EndpointOutputSerializer(endpoint).data)
 
@@ -122,7 +124,7 @@ class EndpointDisableApi(TenantAPIView):
     @extend_schema(operation_id="webhook_endpoints_disable", request=None,
                    responses=EndpointOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        endpoint = selectors.endpoint_get(tenant=self.tenant, pk=pk)
+        endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
         services.endpoint_disable(endpoint=endpoint, reason="Disabled by the tenant.",
                                   notify=False)
         endpoint.refresh_from_db()
@@ -133,7 +135,7 @@ class EndpointReplayFailedApi(TenantAPIView):
     @extend_schema(operation_id="webhook_endpoints_replay_failed",
                    request=ReplaySinceInputSerializer, responses=ReplayCountSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        endpoint = selectors.endpoint_get(tenant=self.tenant, pk=pk)
+        endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
         serializer = ReplaySinceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         count = services.endpoint_replay_failed(
@@ -156,8 +158,8 @@ class DeliveryListApi(TenantAPIView):
         query.is_valid(raise_exception=True)
         filters = query.validated_data
         qs = selectors.delivery_list(
-            tenant=self.tenant, endpoint_id=filters.get("endpoint"), state=filters.get("state"),
-            event_id=filters.get("event"), note_id=filters.get("note"),
+            tenant=self.tenant, environment=self.environment, endpoint_id=filters.get("endpoint"),
+            state=filters.get("state"), event_id=filters.get("event"), note_id=filters.get("note"),
         )
         return paginated(self, qs, DeliveryOutputSerializer)
 
@@ -165,7 +167,7 @@ class DeliveryListApi(TenantAPIView):
 class DeliveryDetailApi(TenantAPIView):
     @extend_schema(operation_id="webhook_deliveries_retrieve", responses=DeliveryOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        delivery = selectors.delivery_get(tenant=self.tenant, pk=pk)
+        delivery = selectors.delivery_get(tenant=self.tenant, environment=self.environment, pk=pk)
         return Response(DeliveryOutputSerializer(delivery).data)
 
 
@@ -173,7 +175,7 @@ class DeliveryAttemptListApi(TenantAPIView):
     @extend_schema(operation_id="webhook_delivery_attempts_list",
                    responses=AttemptOutputSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        delivery = selectors.delivery_get(tenant=self.tenant, pk=pk)
+        delivery = selectors.delivery_get(tenant=self.tenant, environment=self.environment, pk=pk)
         return paginated(self, selectors.attempt_list(delivery=delivery), AttemptOutputSerializer)
 
 
@@ -181,7 +183,7 @@ class DeliveryReplayApi(TenantAPIView):
     @extend_schema(operation_id="webhook_deliveries_replay", request=None,
                    responses={202: DeliveryOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        delivery = selectors.delivery_get(tenant=self.tenant, pk=pk)
+        delivery = selectors.delivery_get(tenant=self.tenant, environment=self.environment, pk=pk)
         delivery = services.delivery_replay(delivery=delivery)
         return Response(DeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
@@ -201,7 +203,8 @@ class EventFeedApi(TenantAPIView):
         after, limit = query.validated_data["after"], query.validated_data["limit"]
         # Keyset on the sequence: ascending, one query however far behind the reader is.
         rows = list(selectors.event_feed(
-            tenant=self.tenant, after=after, types=query.validated_data.get("type")
+            tenant=self.tenant, environment=self.environment, after=after,
+            types=query.validated_data.get("type"),
         )[: limit + 1])
         has_more = len(rows) > limit
         rows = rows[:limit]
@@ -223,7 +226,8 @@ class EventFeedApi(TenantAPIView):
 class EventDetailApi(TenantAPIView):
     @extend_schema(operation_id="events_retrieve", responses=EventOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(EventOutputSerializer(selectors.event_get(tenant=self.tenant, pk=pk)).data)
+        event = selectors.event_get(tenant=self.tenant, environment=self.environment, pk=pk)
+        return Response(EventOutputSerializer(event).data)
 
 
 class NoteReplayApi(TenantAPIView):
@@ -232,6 +236,7 @@ class NoteReplayApi(TenantAPIView):
     def post(self, request: Request) -> Response:
         serializer = NoteReplayInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        note = selectors.note_get(tenant=self.tenant, pk=serializer.validated_data["note_id"])
+        note = selectors.note_get(tenant=self.tenant, environment=self.environment,
+                                  pk=serializer.validated_data["note_id"])
         count = services.note_replay(tenant=self.tenant, note=note)
         return Response({"replayed": count}, status=status.HTTP_202_ACCEPTED)

@@ -1,8 +1,11 @@
-"""Reads of webhook objects. Every selector takes the tenant: nothing crosses tenants."""
+"""Reads of webhook objects. Every selector takes the tenant and the key's environment: nothing
+crosses tenants, and a test key never reaches live endpoints, events or deliveries (nor the
+reverse). An endpoint has the environment of the key that created it; a delivery, its
+endpoint's; an event, its note's (or inutilização's)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from fiscal.models import Note
@@ -10,13 +13,14 @@ from tenants.models import Tenant
 from webhooks.models import Attempt, Delivery, Endpoint, Event
 
 
-def endpoint_list(*, tenant: Tenant) -> QuerySet[Endpoint]:
-    return Endpoint.objects.filter(tenant=tenant, deleted_at=None)
+def endpoint_list(*, tenant: Tenant, environment: str) -> QuerySet[Endpoint]:
+    return Endpoint.objects.filter(tenant=tenant, environment=environment, deleted_at=None)
 
 
-def endpoint_get(*, tenant: Tenant, pk: int | str) -> Endpoint:
-    # Another tenant's endpoint is a 404, never a 403: its existence is not revealed.
-    return get_object_or_404(Endpoint, tenant=tenant, pk=pk, deleted_at=None)
+def endpoint_get(*, tenant: Tenant, environment: str, pk: int | str) -> Endpoint:
+    # Another tenant's endpoint (or the other environment's) is a 404, never a 403: its
+    # existence is not revealed.
+    return get_object_or_404(endpoint_list(tenant=tenant, environment=environment), pk=pk)
 
 
 def hook_list(*, tenant: Tenant, environment: str) -> QuerySet[Endpoint]:
@@ -33,23 +37,35 @@ def hook_get(*, tenant: Tenant, environment: str, public_id: str) -> Endpoint | 
     return hook_list(tenant=tenant, environment=environment).filter(public_id=public_id).first()
 
 
-def event_feed(*, tenant: Tenant, after: int = 0, types: list[str] | None = None
-               ) -> QuerySet[Event]:
-    """The tenant's events in sequence order (test events have none and are not in it)."""
-    qs = Event.objects.filter(tenant=tenant, sequence__gt=after).order_by("sequence")
+def _events(*, tenant: Tenant, environment: str) -> QuerySet[Event]:
+    # An event with no environment (about neither a note nor an inutilização) goes to every
+    # endpoint of the tenant (services.endpoint_matches), so both environments may read it.
+    return Event.objects.filter(Q(environment=environment) | Q(environment=""), tenant=tenant)
+
+
+def event_feed(*, tenant: Tenant, environment: str, after: int = 0,
+               types: list[str] | None = None) -> QuerySet[Event]:
+    """The tenant's events of one environment in sequence order (test events have none and
+    are not in it). Sequences are per tenant, so one environment's feed has gaps: readers
+    page by ``after``, never by counting."""
+    qs = _events(tenant=tenant, environment=environment).filter(
+        sequence__gt=after
+    ).order_by("sequence")
     if types:
         qs = qs.filter(type__in=types)
     return qs
 
 
-def event_get(*, tenant: Tenant, pk: int | str) -> Event:
-    return get_object_or_404(Event, tenant=tenant, pk=pk)
+def event_get(*, tenant: Tenant, environment: str, pk: int | str) -> Event:
+    return get_object_or_404(_events(tenant=tenant, environment=environment), pk=pk)
 
 
-def delivery_list(*, tenant: Tenant, endpoint_id: int | None = None, state: str | None = None,
-                  event_id: int | None = None, note_id: int | None = None
-                  ) -> QuerySet[Delivery]:
-    qs = Delivery.objects.filter(tenant=tenant).select_related("event")
+def delivery_list(*, tenant: Tenant, environment: str, endpoint_id: int | None = None,
+                  state: str | None = None, event_id: int | None = None,
+                  note_id: int | None = None) -> QuerySet[Delivery]:
+    qs = Delivery.objects.filter(
+        tenant=tenant, endpoint__environment=environment
+    ).select_related("event")
     if endpoint_id is not None:
         qs = qs.filter(endpoint_id=endpoint_id)
     if state:
@@ -61,16 +77,19 @@ def delivery_list(*, tenant: Tenant, endpoint_id: int | None = None, state: str 
     return qs
 
 
-def delivery_get(*, tenant: Tenant, pk: int | str) -> Delivery:
-    return get_object_or_404(Delivery.objects.select_related("event"), tenant=tenant, pk=pk)
+def delivery_get(*, tenant: Tenant, environment: str, pk: int | str) -> Delivery:
+    return get_object_or_404(
+        Delivery.objects.select_related("event"), tenant=tenant,
+        endpoint__environment=environment, pk=pk,
+    )
 
 
 def attempt_list(*, delivery: Delivery) -> QuerySet[Attempt]:
     return Attempt.objects.filter(delivery=delivery)
 
 
-def note_get(*, tenant: Tenant, pk: int | str) -> Note:
-    return get_object_or_404(Note, tenant=tenant, pk=pk)
+def note_get(*, tenant: Tenant, environment: str, pk: int | str) -> Note:
+    return get_object_or_404(Note, tenant=tenant, environment=environment, pk=pk)
 
 
 def note_find(*, tenant: Tenant, environment: str, doc_type: str, ref: str) -> Note | None:
@@ -82,4 +101,6 @@ def note_find(*, tenant: Tenant, environment: str, doc_type: str, ref: str) -> N
 
 def note_deliveries(*, tenant: Tenant, note: Note) -> QuerySet[Delivery]:
     """A note's webhook deliveries, for its timeline."""
-    return delivery_list(tenant=tenant, note_id=note.pk).select_related("endpoint")
+    return delivery_list(
+        tenant=tenant, environment=note.environment, note_id=note.pk
+    ).select_related("endpoint")

@@ -11,7 +11,9 @@ from tests.conftest import OTHER_CNPJ, VALID_CNPJ, Actor
 
 
 def test_create_and_retrieve_company(actor: Actor, other: Actor, empresa_payload) -> None:
-    response = actor.client.post("/api/v1/empresas", empresa_payload(), format="json")
+    # A test key sets only the homologação token (tests/test_environment_isolation.py).
+    response = actor.client.post("/api/v1/empresas", empresa_payload(token_producao=None),
+                                 format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["cnpj"] == VALID_CNPJ
@@ -29,12 +31,14 @@ def test_create_and_retrieve_company(actor: Actor, other: Actor, empresa_payload
 
 def test_alphanumeric_cnpj_and_cpf_companies(actor: Actor, empresa_payload) -> None:
     alpha = actor.client.post(
-        "/api/v1/empresas", empresa_payload(cnpj="12.ABC.345/01DE-35"), format="json"
+        "/api/v1/empresas", empresa_payload(cnpj="12.ABC.345/01DE-35", token_producao=None),
+        format="json",
     )
     assert alpha.status_code == 201
     assert alpha.json()["cnpj"] == OTHER_CNPJ
     person = actor.client.post(
-        "/api/v1/empresas", empresa_payload(cnpj=None, cpf="529.982.247-25"), format="json"
+        "/api/v1/empresas", empresa_payload(cnpj=None, cpf="529.982.247-25", token_producao=None),
+        format="json",
     )
     assert person.status_code == 201
     assert person.json()["cpf"] == "52998224725"
@@ -68,14 +72,17 @@ def test_invalid_company_data_is_refused_with_the_field(actor: Actor, empresa_pa
 def test_duplicate_company_is_a_conflict_but_other_tenants_may_have_it(
     actor: Actor, other: Actor, empresa_payload
 ) -> None:
-    created = actor.client.post("/api/v1/empresas", empresa_payload(), format="json")
+    created = actor.client.post("/api/v1/empresas", empresa_payload(token_producao=None),
+                                format="json")
     assert created.status_code == 201
     again = actor.client.post(
-        "/api/v1/empresas", empresa_payload(cnpj="11.222.333/0001-81"), format="json"
+        "/api/v1/empresas", empresa_payload(cnpj="11.222.333/0001-81", token_producao=None),
+        format="json",
     )
     assert again.status_code == 409
     assert again.json()["code"] == "duplicate_empresa"
-    elsewhere = other.client.post("/api/v1/empresas", empresa_payload(), format="json")
+    elsewhere = other.client.post("/api/v1/empresas", empresa_payload(token_producao=None),
+                                  format="json")
     assert elsewhere.status_code == 201
     assert Empresa.objects.filter(cnpj=VALID_CNPJ).count() == 2
 

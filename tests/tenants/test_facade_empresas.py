@@ -17,7 +17,9 @@ def test_focus_style_company_list_with_total_count(actor: Actor, other: Actor,
 
 def test_focus_style_create_update_and_delete_disables(actor: Actor, other: Actor,
                                                        empresa_payload) -> None:
-    created = actor.client.post("/v2/empresas", empresa_payload(), format="json")
+    # A test key sets only the homologação token (tests/test_environment_isolation.py).
+    created = actor.client.post("/v2/empresas", empresa_payload(token_producao=None),
+                                format="json")
     assert created.status_code == 201
     pk = created.json()["id"]
     assert other.client.get(f"/v2/empresas/{pk}").json()["codigo"] == "nao_encontrado"

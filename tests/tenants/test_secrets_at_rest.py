@@ -6,7 +6,7 @@ from django.db import connection
 from django.test import override_settings
 
 from tenants.models import Empresa
-from tests.conftest import Actor
+from tests.conftest import Actor, live_client
 
 
 def _raw_tokens(pk: int) -> tuple[str, str]:
@@ -29,8 +29,14 @@ def test_focus_tokens_are_encrypted_in_the_row(actor: Actor, make_empresa) -> No
 
 
 def test_api_answers_show_tokens_masked(actor: Actor, empresa_payload) -> None:
-    response = actor.client.post("/api/v1/empresas", empresa_payload(), format="json")
+    # Each environment's key sets its own Focus token (tests/test_environment_isolation.py).
+    response = actor.client.post("/api/v1/empresas", empresa_payload(token_producao=None),
+                                 format="json")
     assert response.status_code == 201
+    live = live_client(actor.tenant)
+    response = live.patch(f"/api/v1/empresas/{response.json()['id']}",
+                          {"token_producao": "focus-prod-token-abcdef"}, format="json")
+    assert response.status_code == 200
     body = response.json()
     assert body["token_homologacao"] == "••••3456"
     assert body["token_producao"] == "••••cdef"
