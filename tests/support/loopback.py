@@ -2,9 +2,10 @@
 
 ``http.server`` is too polite to play a hostile receiver (it always sends a well-formed status
 line and headers, at once). ``LoopbackServer`` accepts on 127.0.0.1, reads one HTTP request per
-connection and hands the socket to a behaviour (a function of the connection) that writes
-whatever it likes, as slowly as it likes, or nothing at all. Behaviours end when the test
-stops the server (``stopping`` is set), or when the client goes away.
+connection (unless ``read_request=False``: a TLS peer) and hands the socket to a behaviour (a
+function of the connection) that writes whatever it likes, as slowly as it likes, or nothing at
+all. Behaviours end when the test stops the server (``stopping`` is set), or when the client
+goes away.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def _read_request(sock: socket.socket) -> bytes:
 @dataclass
 class LoopbackServer:
     behaviour: Behaviour
+    # False: hand the socket over right after accept (a TLS peer, or a silent one).
+    read_request: bool = True
     requests: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -99,7 +102,7 @@ class LoopbackServer:
         with sock:
             try:
                 sock.settimeout(10)
-                request = _read_request(sock)
+                request = _read_request(sock) if self.read_request else b""
                 self.requests.append(request)
                 self.behaviour(Connection(sock=sock, request=request, stopping=self.stopping))
             except OSError:
