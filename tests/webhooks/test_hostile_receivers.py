@@ -20,6 +20,7 @@ from django.utils import timezone
 from tests.conftest import Actor
 from tests.support.loopback import Connection, LoopbackServer
 from tests.webhooks.conftest import create_endpoint, make_note, publish_note, run_due
+from webhooks import transport
 from webhooks.models import Attempt, Delivery, Endpoint
 
 DEADLINE = 0.8  # FG_WEBHOOKS_TIMEOUT for these tests: the whole exchange
@@ -218,3 +219,13 @@ def test_a_2xx_with_a_hostile_body_is_one_recorded_success(
     # Later dispatcher runs (past the claim timeout) send nothing again.
     assert run_due(when + timedelta(seconds=200)) == []
     assert len(server.requests) == 1
+
+
+def test_a_receiver_that_never_reads_our_request_is_cut_at_the_deadline(serve) -> None:
+    """Sending is inside the deadline too: a receiver that accepts and never reads (its window
+    stays shut) cannot hold the worker while our body waits to be sent."""
+    server = serve(never_answers, read_request=False)
+    started = time.monotonic()
+    with pytest.raises(transport.DeliveryTimeout):
+        transport.post(server.url(), body=b"x" * 20_000_000, headers={})
+    assert time.monotonic() - started < DEADLINE + SLACK
