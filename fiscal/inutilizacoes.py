@@ -165,13 +165,28 @@ def _answer_fields(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _lock_empresa(empresa_id: int) -> Empresa:
+    """The one lock order of every write to an inutilização: the empresa row, then the row.
+
+    Settling publishes, and the subscribers insert rows whose foreign key takes a KEY SHARE
+    lock on the empresa. A path that updated the inutilização first and met the empresa only
+    through those inserts, while the hook path locks the empresa first, deadlocked (issue 10).
+    NO KEY UPDATE still serializes two writers of the same company's ranges, without blocking
+    the company's note inserts (their KEY SHARE does not conflict with it). Must run inside
+    the caller's transaction; taking it twice in one transaction is free.
+    """
+    return Empresa.objects.select_for_update(no_key=True).select_related("tenant").get(
+        pk=empresa_id)
+
+
 def _settle(inutilizacao: Inutilizacao, *, status: str, upstream: dict[str, Any],
             **fields: Any) -> bool:
     """Move a pending row to its result: a claim (only a pending row moves), publishing once.
 
     The tenant's answer and Focus's hook may race for the same row; whichever comes second
-    finds it settled and does nothing.
+    finds it settled and does nothing. Runs inside the caller's transaction.
     """
+    _lock_empresa(inutilizacao.empresa_id)
     moved = Inutilizacao.objects.filter(
         pk=inutilizacao.pk, status=InutilizacaoStatus.PENDENTE
     ).update(status=status, upstream=upstream, updated_at=services.now(), **fields)
@@ -227,7 +242,10 @@ def inutilizacao_request(*, api_key: ApiKey, doc_type: str, data: Any) -> Answer
         # An answer without a result we know: keep it, and keep waiting for the hook.
         logger.warning("inutilizacao %s: Focus answered without a known status: %r", row.pk,
                        status)
-        Inutilizacao.objects.filter(pk=row.pk).update(upstream=body, updated_at=services.now())
+        with transaction.atomic():
+            _lock_empresa(row.empresa_id)
+            Inutilizacao.objects.filter(pk=row.pk).update(upstream=body,
+                                                          updated_at=services.now())
         row.refresh_from_db()
         return Answer(status_code=response.status_code, body=inutilizacao_render(row, body))
     with transaction.atomic():
@@ -247,8 +265,10 @@ def _in_doubt(row: Inutilizacao, exc: FocusUpstreamError) -> Answer:
     logger.warning("inutilizacao %s in doubt: %s", row.pk, exc)
     note = {"in_doubt": True, "sent": True, "error": f"{type(exc).__name__}: {exc}"[:500],
             "at": services.now().isoformat()}
-    Inutilizacao.objects.filter(pk=row.pk, status=InutilizacaoStatus.PENDENTE).update(
-        upstream={"gateway": note}, updated_at=services.now())
+    with transaction.atomic():
+        _lock_empresa(row.empresa_id)
+        Inutilizacao.objects.filter(pk=row.pk, status=InutilizacaoStatus.PENDENTE).update(
+            upstream={"gateway": note}, updated_at=services.now())
     row.refresh_from_db()
     if row.status != InutilizacaoStatus.PENDENTE:  # the hook was faster than our timeout
         return Answer(status_code=200, body=inutilizacao_render(row, row.upstream or {}))
@@ -280,8 +300,8 @@ def inutilizacao_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Inutili
     status = str(body.get("status") or "")
     with transaction.atomic():
         # One delivery at a time per company: two copies of a hook cannot both create a row.
-        empresa = Empresa.objects.select_for_update().select_related("tenant").get(
-            pk=hook.empresa_id)
+        # The empresa first, as on the request path (see _lock_empresa).
+        empresa = _lock_empresa(hook.empresa_id)
         FocusHook.objects.filter(pk=hook.pk).update(last_received_at=services.now())
         documento = normalize(str(body.get("cnpj") or ""))
         if documento and documento != empresa.documento:

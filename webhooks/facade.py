@@ -84,6 +84,10 @@ class HooksFacade(FocusAPIView):
         reason = services.url_refusal(url)
         if reason:
             raise _invalid(f"URL inválida: {url}")
+        authorization = data.get("authorization") or ""
+        if services.authorization_refusal(authorization):
+            raise _invalid('Parâmetro "authorization" inválido: use apenas caracteres ASCII '
+                           "visíveis, sem quebras de linha ou caracteres de controle.")
         empresa = _empresa(self, data)
         existing = selectors.hook_list(tenant=self.tenant, environment=self.environment).filter(
             focus_event=event, empresa=empresa
@@ -97,7 +101,7 @@ class HooksFacade(FocusAPIView):
         created = services.endpoint_create(
             tenant=self.tenant, environment=self.environment, url=url, event_types=event_types,
             doc_types=doc_types, empresa=empresa, format=EndpointFormat.FOCUS,
-            authorization=data.get("authorization") or "",
+            authorization=authorization,
             authorization_header=data.get("authorization_header") or "",
             focus_event=event,
         )

@@ -146,6 +146,26 @@ def _check_authorization_header(name: str) -> None:
         )
 
 
+def authorization_refusal(value: str) -> str | None:
+    """Why this ``authorization`` value cannot be our header, or None.
+
+    Printable ASCII only: CR/LF would inject headers, NUL and other controls are refused by
+    HTTP clients at every delivery (an endpoint that fails forever), and httpx cannot encode
+    anything beyond ASCII. Checked once, when the value is written.
+    """
+    if any(not " " <= char <= "~" for char in value):
+        return ("Must be printable ASCII: no line breaks, tabs, NUL or other control "
+                "characters.")
+    return None
+
+
+def _check_authorization(value: str) -> None:
+    reason = authorization_refusal(value)
+    if reason:
+        raise ApiError("authorization is not a valid header value.", code="validation_error",
+                       fields={"authorization": [reason]})
+
+
 @dataclass(frozen=True)
 class CreatedEndpoint:
     endpoint: Endpoint
@@ -175,6 +195,7 @@ def endpoint_create(
 ) -> CreatedEndpoint:
     _check_url(url)
     _check_authorization_header(authorization_header)
+    _check_authorization(authorization)
     if empresa is not None and empresa.tenant_id != tenant.pk:
         raise ApiError("Unknown company.", code="validation_error",
                        fields={"empresa_id": ["Unknown company."]})
@@ -195,6 +216,8 @@ def endpoint_update(*, endpoint: Endpoint, data: dict[str, Any]) -> Endpoint:
         _check_url(data["url"])
     if "authorization_header" in data:
         _check_authorization_header(data["authorization_header"])
+    if "authorization" in data:
+        _check_authorization(data["authorization"] or "")
     empresa = data.get("empresa")
     if empresa is not None and empresa.tenant_id != endpoint.tenant_id:
         raise ApiError("Unknown company.", code="validation_error",

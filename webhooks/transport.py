@@ -3,20 +3,31 @@
 Every call is guarded against SSRF: the host is resolved here, every address it resolves to is
 checked, and the connection is made to that checked address (the Host header and, for https,
 the TLS SNI and certificate check keep the original name), so a DNS answer that changes between
-the check and the connect cannot redirect us. Redirects are never followed. Timeouts are bounded
-in total, not per read. Nothing above this module sees an httpx exception: failures are
-``TransportError`` subclasses.
+the check and the connect cannot redirect us. Redirects are never followed. Nothing above this
+module sees an httpx exception: failures are ``TransportError`` subclasses.
+
+One wall-clock deadline (``FG_WEBHOOKS_TIMEOUT``) covers the whole exchange: connect, TLS
+handshake, sending, the status line and headers, and the body. httpx's timeouts are per read,
+so a receiver dripping one header byte a second would hold a worker until the task's time
+limit killed it, with no attempt recorded (issue 10). Here every socket operation is given only
+the time left before the deadline (``_DeadlineBackend``). What comes back is kept as a bounded
+copy made safe to store (``printable``): Postgres text refuses NUL, and receivers are hostile.
 """
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import re
 import socket
+import ssl
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -30,12 +41,27 @@ _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 # Hosts made of digits, dots and hex: integer / octal / hex / shortened IPv4 forms
 # ("2130706433", "0x7f000001", "0177.0.0.1", "127.1") that resolvers treat as addresses.
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.I)
+# C0 controls but tab and newline, DEL, C1 controls: never stored from a receiver.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+ERROR_MAX_CHARS = 500  # Attempt.error
+
+
+def printable(value: str, limit: int) -> str:
+    """A copy of text from outside that Postgres stores and a reader can trust: no NUL or other
+    control characters (tab and newline stay), valid UTF-8 (lone surrogates replaced), at most
+    ``limit`` characters."""
+    value = _CONTROL.sub("", value[: limit * 2])
+    return value.encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
 class TransportError(Exception):
     """A delivery attempt that got no HTTP answer. ``connected``: bytes may have left us."""
 
     connected = False
+
+    def __init__(self, message: str = "") -> None:
+        # Messages quote what the receiver sent (a bad header line, a reason): store-safe.
+        super().__init__(printable(message, ERROR_MAX_CHARS))
 
 
 class UnsafeURL(TransportError):
@@ -53,7 +79,7 @@ class ConnectionFailed(TransportError):
 @dataclass(frozen=True)
 class Answer:
     status_code: int
-    body: str  # the first FG_WEBHOOKS_RESPONSE_MAX_BYTES, decoded leniently
+    body: str  # the first FG_WEBHOOKS_RESPONSE_MAX_BYTES, decoded leniently, ``printable``
     retry_after: float | None
     duration_ms: int
     address: str
@@ -170,6 +196,99 @@ def check_url(url: str, *, resolve_names: bool = True) -> Target:
     return Target(scheme, host, port, path, tuple(addresses))
 
 
+# --- the deadline ----------------------------------------------------------------------------
+
+# When the exchange in progress must be over (time.monotonic()); set by post() for its call.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "webhook_deadline", default=None)
+
+
+def _left(timeout: float | None, expired: type[httpcore.TimeoutException]) -> float | None:
+    """The timeout for one socket operation: its own, cut to the time left to the deadline.
+
+    Each blocking call gets at most what is left, so however a receiver splits its bytes the
+    exchange ends by the deadline. (One recv waits once; CPython bounds an SSL read, an SSL
+    handshake and a connect to their timeout in total.)
+    """
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("the delivery deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        # httpcore's own write gives every partial send the whole timeout again: a receiver
+        # reading one byte at a time would stretch it. Send here, each try bounded by what is
+        # left.
+        sock: socket.socket = self._inner.get_extra_info("socket")
+        view = memoryview(buffer)
+        try:
+            while view:
+                sock.settimeout(_left(timeout, httpcore.WriteTimeout))
+                view = view[sock.send(view):]
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.WriteError(str(exc)) from exc
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(
+            ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's sync backend with every operation held to the exchange's deadline."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_tcp(
+            host, port, _left(timeout, httpcore.ConnectTimeout), local_address,
+            socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None
+                            ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("tenant URLs are never unix sockets")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _Transport(httpx.HTTPTransport):
+    def __init__(self) -> None:
+        super().__init__(trust_env=False)
+        # httpx offers no public way to choose httpcore's network backend; the pool it builds
+        # is replaced by the same pool on the deadline backend. No keep-alive: a pooled
+        # connection is keyed by address, and two tenant hosts on one address must never
+        # share a TLS session negotiated for the other's name.
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=200, max_keepalive_connections=0,
+            network_backend=_DeadlineBackend(),
+        )
+
+
 _client: httpx.Client | None = None
 
 
@@ -180,9 +299,7 @@ def _http() -> httpx.Client:
             follow_redirects=False,
             # Never a proxy from the environment: it would connect for us, unchecked.
             trust_env=False,
-            # No keep-alive: a pooled connection is keyed by address, and two tenant hosts on
-            # one address must never share a TLS session negotiated for the other's name.
-            limits=httpx.Limits(max_keepalive_connections=0, max_connections=200),
+            transport=_Transport(),
         )
     return _client
 
@@ -210,7 +327,11 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST ``body`` to ``url`` with every guard on. Raises TransportError when no answer."""
+    """POST ``body`` to ``url`` with every guard on. Raises TransportError when no answer.
+
+    The whole exchange ends by ``FG_WEBHOOKS_TIMEOUT``; an answer whose body is still coming
+    at the deadline is a timeout. Reading stops at ``FG_WEBHOOKS_RESPONSE_MAX_BYTES``.
+    """
     target = check_url(url)
     address = target.addresses[0]
     netloc = f"[{address}]" if address.version == 6 else str(address)
@@ -223,30 +344,38 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     timeout = httpx.Timeout(total, connect=min(settings.FG_WEBHOOKS_CONNECT_TIMEOUT, total))
     limit = settings.FG_WEBHOOKS_RESPONSE_MAX_BYTES
     started = time.monotonic()
-    deadline = started + total
-    request = _http().build_request(
-        "POST", direct, content=body, headers={**headers, "Host": _host_header(target)},
-        timeout=timeout, extensions=extensions,
-    )
+    token = _deadline.set(started + total)
     try:
+        # Built inside the guard: a header value httpx cannot encode (an authorization stored
+        # before values were checked) is a failed attempt, not an exception that leaves the
+        # delivery claimed.
+        request = _http().build_request(
+            "POST", direct, content=body, timeout=timeout, extensions=extensions,
+            # identity: the copy we keep is the raw bytes, and nothing is inflated for us.
+            headers={**headers, "Host": _host_header(target), "Accept-Encoding": "identity"},
+        )
         response = _http().send(request, stream=True)
         try:
             kept = b""
-            for chunk in response.iter_bytes():
+            # Raw bytes: a Content-Encoding is never inflated for a receiver (a gzip bomb).
+            # A transport may hand back an answer already read (httpx's MockTransport).
+            chunks = [response.content] if response.is_stream_consumed else response.iter_raw()
+            for chunk in chunks:
                 kept += chunk
-                # Stop reading at the limit or the deadline: a slow-drip answer cannot hold us.
-                if len(kept) >= limit or time.monotonic() > deadline:
-                    break
+                if len(kept) >= limit:
+                    break  # enough to show: the rest is never read
         finally:
             response.close()
     except httpx.TimeoutException as exc:
         elapsed = time.monotonic() - started
         raise DeliveryTimeout(f"timeout after {elapsed:.1f}s ({type(exc).__name__})") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         raise ConnectionFailed(f"{type(exc).__name__}: {exc}"[:300]) from None
+    finally:
+        _deadline.reset(token)
     return Answer(
         status_code=response.status_code,
-        body=kept[:limit].decode("utf-8", errors="replace"),
+        body=printable(kept[:limit].decode("utf-8", errors="replace"), limit),
         retry_after=_retry_after(response.headers.get("retry-after")),
         duration_ms=int((time.monotonic() - started) * 1000),
         address=str(address),
