@@ -172,11 +172,12 @@ def _lock_empresa(empresa_id: int) -> Empresa:
     lock on the empresa. A path that updated the inutilização first and met the empresa only
     through those inserts, while the hook path locks the empresa first, deadlocked (issue 10).
     NO KEY UPDATE still serializes two writers of the same company's ranges, without blocking
-    the company's note inserts (their KEY SHARE does not conflict with it). Must run inside
-    the caller's transaction; taking it twice in one transaction is free.
+    the company's note inserts (their KEY SHARE does not conflict with it); ``of=self`` keeps
+    the joined tenant row unlocked. Must run inside the caller's transaction; taking it twice
+    in one transaction is free.
     """
-    return Empresa.objects.select_for_update(no_key=True).select_related("tenant").get(
-        pk=empresa_id)
+    return Empresa.objects.select_for_update(no_key=True, of=("self",)).select_related(
+        "tenant").get(pk=empresa_id)
 
 
 def _settle(inutilizacao: Inutilizacao, *, status: str, upstream: dict[str, Any],
