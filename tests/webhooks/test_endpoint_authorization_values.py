@@ -25,6 +25,9 @@ BAD_VALUES = {
     "non-ascii": "segredo-ação",
 }
 IDS = list(BAD_VALUES)
+# NUL never reaches the endpoint rules: the JSON parser refuses it anywhere in a body, in the
+# API's shape but without naming a field.
+REFUSED_BY_THE_PARSER = {"nul"}
 
 
 @pytest.mark.parametrize("name", IDS, ids=IDS)
@@ -37,7 +40,8 @@ def test_native_create_refuses_the_value_in_the_native_shape(actor: Actor, name:
     assert response.status_code == 400, response.content
     body = response.json()
     assert set(body) == {"code", "message", "fields"}
-    assert body["code"] == "validation_error" and "authorization" in body["fields"]
+    if name not in REFUSED_BY_THE_PARSER:
+        assert body["code"] == "validation_error" and "authorization" in body["fields"]
     assert not Endpoint.objects.exists()
 
 
@@ -51,7 +55,8 @@ def test_native_update_refuses_the_value_and_keeps_the_old_one(actor: Actor, oth
                               format="json").status_code == 404
     response = actor.client.patch(url, {"authorization": BAD_VALUES[name]}, format="json")
     assert response.status_code == 400, response.content
-    assert "authorization" in response.json()["fields"]
+    if name not in REFUSED_BY_THE_PARSER:
+        assert "authorization" in response.json()["fields"]
     endpoint.refresh_from_db()
     assert endpoint.authorization == "segredo-antigo-123"
 
@@ -65,8 +70,9 @@ def test_facade_hook_creation_refuses_the_value_in_focus_shape(actor: Actor, emp
     }, format="json")
     assert response.status_code == 400, response.content
     body = response.json()
-    assert body["codigo"] == "requisicao_invalida" and "authorization" in body["mensagem"]
-    assert "code" not in body
+    assert body["codigo"] == "requisicao_invalida" and "code" not in body
+    if name not in REFUSED_BY_THE_PARSER:
+        assert "authorization" in body["mensagem"]
     assert not Endpoint.objects.exists()
 
 
