@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from core.errors import Conflict
 from tenants.models import Empresa
 from tenants.services import empresa_create
-from tests.conftest import OTHER_CNPJ, VALID_CNPJ, Actor
+from tests.conftest import OTHER_CNPJ, VALID_CNPJ, Actor, live_client
 
 TOKEN = "victims-focus-token-0001"
 LIVE_TOKEN = "victims-focus-token-live"
@@ -29,8 +29,14 @@ def victim(actor: Actor, make_empresa) -> Empresa:
 def test_native_create_with_another_tenants_token_is_a_conflict(
     victim: Empresa, other: Actor, empresa_payload, field: str, token: str
 ) -> None:
-    response = other.client.post("/api/v1/empresas", empresa_payload(**{field: token}),
-                                 format="json")
+    # A key sets only its own environment's token, so each token goes with its own key.
+    if field == "token_producao":
+        client, payload = live_client(other.tenant), empresa_payload(token_producao=token,
+                                                                     token_homologacao=None)
+    else:
+        client, payload = other.client, empresa_payload(token_homologacao=token,
+                                                        token_producao=None)
+    response = client.post("/api/v1/empresas", payload, format="json")
     assert response.status_code == 409, response.content
     assert response.json() == {
         "code": "focus_token_in_use",
@@ -44,7 +50,8 @@ def test_native_create_with_another_tenants_token_is_a_conflict(
 def test_facade_create_with_another_tenants_token_is_a_conflict_in_focus_shape(
     victim: Empresa, other: Actor, empresa_payload
 ) -> None:
-    response = other.client.post("/v2/empresas", empresa_payload(token_homologacao=TOKEN),
+    response = other.client.post("/v2/empresas",
+                                 empresa_payload(token_homologacao=TOKEN, token_producao=None),
                                  format="json")
     assert response.status_code == 409, response.content
     body = response.json()
@@ -57,8 +64,8 @@ def test_update_to_another_tenants_token_is_a_conflict_on_both_apis(
 ) -> None:
     theirs = make_empresa(other.tenant)
     before = (theirs.token_homologacao, theirs.token_producao)
-    native = other.client.patch(f"/api/v1/empresas/{theirs.pk}", {"token_producao": LIVE_TOKEN},
-                                format="json")
+    native = live_client(other.tenant).patch(f"/api/v1/empresas/{theirs.pk}",
+                                             {"token_producao": LIVE_TOKEN}, format="json")
     assert native.status_code == 409 and native.json()["code"] == "focus_token_in_use"
     facade = other.client.put(f"/v2/empresas/{theirs.pk}", {"token_homologacao": TOKEN},
                               format="json")
@@ -75,7 +82,7 @@ def test_the_same_tenant_may_use_its_token_for_several_companies(
     # Focus lets one token (an account's) emit for several CNPJs of its holder.
     response = actor.client.post(
         "/api/v1/empresas",
-        empresa_payload(cnpj=OTHER_CNPJ, token_homologacao=TOKEN, token_producao=LIVE_TOKEN),
+        empresa_payload(cnpj=OTHER_CNPJ, token_homologacao=TOKEN, token_producao=None),
         format="json",
     )
     assert response.status_code == 201, response.content
