@@ -228,7 +228,7 @@ REST_FRAMEWORK = {
         "core.renderers.CredentialFreeBrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "core.errors.native_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
