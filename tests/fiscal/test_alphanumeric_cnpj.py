@@ -44,6 +44,11 @@ def alfa(actor: Actor, empresa_payload: Callable[..., dict], upstream: Upstream)
     ), format="json")
     assert created.status_code == 201, created.content
     assert created.json()["cnpj"] == ALFA
+    # Found by its CNPJ as typed, on the native API and on Focus's /v2/empresas.
+    for path in ("/api/v1/empresas", "/v2/empresas"):
+        found = actor.client.get(path, {"cnpj": "12.abc.345/01de-35"}).json()
+        rows = found["results"] if isinstance(found, dict) else found
+        assert [row["cnpj"] for row in rows] == [ALFA], (path, found)
     return Empresa.objects.get(pk=created.json()["id"])
 
 
