@@ -3,11 +3,12 @@
 Reference: NT 2025.002-RTC "Reforma Tributária do Consumo - Adequações NF-e / NFC-e", versão
 1.31 (novembro de 2025): layout groups B25 (finNFe 5/6, tpNFDebito, tpNFCredito), UB12-UB67
 (det/imposto/IBSCBS) and W34-W56 (total/IBSCBSTot), and the "Regras de Validação" whose codes
-and messages are used below. Focus's field names are those of FocusNFe/api-doc ``_nfse.md``
-(``servico``: ``ibs_cbs_situacao_tributaria``, ``ibs_cbs_classificacao_tributaria``,
-``ibs_cbs_base_calculo``, ``ibs_uf_aliquota``, ``ibs_mun_aliquota``, ``cbs_aliquota``,
-``ibs_uf_valor``, ``ibs_mun_valor``, ``cbs_valor``), used on each NFe item, plus the totals
-``ibs_valor_total`` / ``cbs_valor_total`` and ``tipo_nota_credito`` / ``tipo_nota_debito``.
+and messages are used below. Focus's names: FocusNFe/api-doc ``_nfse.md`` documents
+``ibs_cbs_situacao_tributaria``, ``ibs_cbs_classificacao_tributaria``, ``ibs_cbs_base_calculo``,
+``ibs_uf_aliquota``, ``ibs_mun_aliquota``, ``cbs_aliquota``, ``ibs_uf_valor``, ``ibs_mun_valor``
+and ``cbs_valor`` (for NFSe ``servico``), taken here on each NFe item; the totals
+``ibs_valor_total`` / ``cbs_valor_total`` and ``tipo_nota_credito`` / ``tipo_nota_debito`` are
+not in that repository (see sandbox/README.md).
 
 As the NT says, the IBS/CBS rules run only on documents that carry the new fields. What the
 sandbox does not judge (the cClassTrib table's indicators, the rates of each year, reductions,
