@@ -36,11 +36,12 @@ PARTS = (
 ITEM_FIELDS = (CST, CLASS, BASE, *(name for part in PARTS for name in part[:2]))
 TOTAL_FIELDS = ("ibs_valor_total", "cbs_valor_total")
 
-# Tabela CST do IBS/CBS (Portal Nacional da NF-e, "Tabela de CST e cClassTrib"), the codes as
-# published for 2026. The sandbox checks existence only, not each code's indicators.
+# Tabela CST do IBS/CBS (Portal Nacional da NF-e, "Tabela de CST e cClassTrib") as it stood in
+# November 2025 (cross-checked with the cClassTrib table of that date: every cClassTrib starts
+# with one of these). The sandbox checks existence only, not each code's indicators.
 CST_CODES = frozenset({
-    "000", "010", "011", "200", "210", "220", "221", "222", "400", "410", "510", "515", "550",
-    "620", "800", "810", "811", "820", "830",
+    "000", "010", "011", "200", "220", "221", "222", "400", "410", "510", "515", "550", "620",
+    "800", "810", "811", "820", "830",
 })
 TIPOS_NOTA_DEBITO = frozenset({f"{n:02d}" for n in range(1, 9)})  # B25.1: 01..08
 TIPOS_NOTA_CREDITO = frozenset({f"{n:02d}" for n in range(1, 5)})  # B25.2: 01..04
