@@ -11,7 +11,7 @@ from storage.services import archive_run_due
 from tenants.models import Empresa
 from tests.conftest import VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream, drive
-from tests.sandbox.helpers import reform_payload, taxed_item
+from tests.sandbox.helpers import nfce_payload, reform_payload, taxed_item
 
 
 def _credit_note() -> dict:
@@ -77,3 +77,26 @@ def test_a_debit_note_without_its_type_is_refused_by_sefaz_not_by_the_gateway(
     assert actor.client.post("/v2/nfe?ref=deb-1", payload, format="json").status_code == 202
     note = drive(Note.objects.get(ref="deb-1"), upstream=upstream)
     assert (note.status, note.status_sefaz) == (NoteStatus.ERRO_AUTORIZACAO, "1009")
+
+
+def test_an_nfce_answers_sefaz_verdict_on_its_reform_fields_inline(
+    actor: Actor, empresa: Empresa, upstream: Upstream
+) -> None:
+    reform = {"ibs_cbs_situacao_tributaria": "000", "ibs_cbs_classificacao_tributaria": "000001",
+              "ibs_cbs_base_calculo": "79.00", "ibs_uf_aliquota": "0.10", "ibs_uf_valor": "0.08",
+              "cbs_aliquota": "0.90", "cbs_valor": "0.71"}  # municipal IBS omitted: 0 % in 2026
+    good = nfce_payload(VALID_CNPJ)
+    good["items"][0].update(reform)
+    answer = actor.client.post("/v2/nfce?ref=cupom-rt", good, format="json")
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["status"] == "autorizado"
+    assert Note.objects.get(ref="cupom-rt").payload["items"][0]["cbs_valor"] == "0.71"
+
+    bad = copy.deepcopy(good)
+    bad["items"][0]["ibs_uf_valor"] = "0.50"
+    refused = actor.client.post("/v2/nfce?ref=cupom-rt-2", bad, format="json")
+    body = refused.json()
+    assert body["status"] == "erro_autorizacao", body
+    assert body["status_sefaz"] == "1041"
+    assert body["mensagem_sefaz"] == "Rejeicao: Valor do IBS da UF difere do calculado [nItem: 1]"
+    assert Note.objects.get(ref="cupom-rt-2").status == NoteStatus.ERRO_AUTORIZACAO
