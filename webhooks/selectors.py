@@ -64,7 +64,8 @@ def hook_health(*, endpoint: Endpoint, now: datetime | None = None) -> HookHealt
     before that.
     """
     now = now or timezone.now()
-    since = max(now - HOOK_HEALTH_WINDOW, endpoint.created_at)
+    # Whole seconds, as count_since is shown: what is counted starts exactly where it says.
+    since = max(now - HOOK_HEALTH_WINDOW, endpoint.created_at).replace(microsecond=0)
     counts = Attempt.objects.filter(
         delivery__endpoint=endpoint, started_at__gte=since
     ).aggregate(
