@@ -216,7 +216,7 @@ def nfe_xml(doc: Document, company: Company) -> ET.Element:
         _sub(icms, "orig", item.get("icms_origem", 0))
         cst = str(item.get("icms_situacao_tributaria", ""))
         _sub(icms, "CSOSN" if len(cst) == 3 else "CST", cst)
-        ibscbs.write_item(imposto, item, index)
+        ibscbs.write_item(imposto, item, ibscbs.n_item(item, index))
     total_group = _sub(inf, "total")
     tot = _sub(total_group, "ICMSTot")
     _sub(tot, "vProd", f"{total:.2f}")

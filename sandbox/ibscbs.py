@@ -84,6 +84,11 @@ def _tipo(payload: dict[str, Any], name: str) -> str:
     return code.zfill(2) if code.isdigit() else code
 
 
+def n_item(item: dict[str, Any], position: int) -> str:
+    """The item's number as the XML's det/@nItem carries it, for SEFAZ's "[nItem: N]"."""
+    return str(item.get("numero_item") or position)
+
+
 def item_has_ibscbs(item: Any) -> bool:
     return isinstance(item, dict) and any(item.get(n) not in (None, "") for n in ITEM_FIELDS)
 
@@ -111,16 +116,16 @@ def check_finalidade(payload: dict[str, Any]) -> None:
         raise Rejection("1162", "Rejeicao: Tipo de Operacao incompativel com NF-e de Debito")
 
 
-def item_values(item: dict[str, Any], n_item: int) -> dict[str, Decimal]:
+def item_values(item: dict[str, Any], number: str) -> dict[str, Decimal]:
     """The item's IBS/CBS values, checked: {vBC, vIBSUF, vIBSMun, vIBS, vCBS} (present ones)."""
-    where = f"nItem:{n_item}"
+    where = f"nItem:{number}"
     cst, klass = _code(item.get(CST)), _code(item.get(CLASS))
     if not cst:
         raise _schema(f"{where} elemento IBSCBS incompleto: esperado CST")
     if len(cst) != 3 or not cst.isdigit():
         raise _schema(f"{where} CST do IBS/CBS deve ter 3 digitos")
     if cst not in CST_CODES:  # UB13-10
-        raise Rejection("1020", f"Rejeicao: CST do IBS/CBS informado inexistente [nItem: {n_item}]")
+        raise Rejection("1020", f"Rejeicao: CST do IBS/CBS informado inexistente [nItem: {number}]")
     if not klass:  # cClassTrib is 1-1 in IBSCBS: its absence fails the schema
         raise _schema(f"{where} elemento IBSCBS incompleto: esperado cClassTrib")
     if len(klass) != 6 or not klass.isdigit():
@@ -129,7 +134,7 @@ def item_values(item: dict[str, Any], n_item: int) -> dict[str, Decimal]:
         raise Rejection(
             "1024",
             "Rejeicao: Classificacao Tributaria do IBS e da CBS incompativel com o CST informado "
-            f"[nItem: {n_item}]",
+            f"[nItem: {number}]",
         )
     values: dict[str, Decimal] = {}
     group_fields = [n for n in ITEM_FIELDS[2:] if item.get(n) not in (None, "")]
@@ -152,7 +157,7 @@ def item_values(item: dict[str, Any], n_item: int) -> dict[str, Decimal]:
         value_d = _number(value, f"{where} {value_tag}")
         expected = (base * rate_d / 100).quantize(_CENT)
         if abs(expected - value_d) > TOLERANCE:
-            raise Rejection(code, f"{message} [nItem: {n_item}]")
+            raise Rejection(code, f"{message} [nItem: {number}]")
         values[rate_tag], values[value_tag] = rate_d, value_d
     values["vIBS"] = values["vIBSUF"] + values["vIBSMun"]  # UB54a: vIBS = vIBSUF + vIBSMun
     return values
@@ -165,15 +170,16 @@ def check(payload: dict[str, Any], items: list[Any], *,
     if doc_type == "nfe":
         check_finalidade(payload)
     totals_given = {n: payload.get(n) for n in TOTAL_FIELDS if payload.get(n) not in (None, "")}
-    taxed = [(n, item) for n, item in enumerate(items, start=1) if item_has_ibscbs(item)]
+    taxed = [(n_item(item, n), item) for n, item in enumerate(items, start=1)
+             if item_has_ibscbs(item)]
     if not taxed:
         if totals_given:  # W34-10
             raise Rejection("1118", "Rejeicao: Total de IBS e CBS informado indevidamente")
         return None
     totals = {"vBCIBSCBS": Decimal(0), "vIBSUF": Decimal(0), "vIBSMun": Decimal(0),
               "vIBS": Decimal(0), "vCBS": Decimal(0)}
-    for n_item, item in taxed:
-        values = item_values(item, n_item)
+    for number, item in taxed:
+        values = item_values(item, number)
         totals["vBCIBSCBS"] += values.get("vBC", Decimal(0))
         for tag in ("vIBSUF", "vIBSMun", "vIBS", "vCBS"):
             totals[tag] += values.get(tag, Decimal(0))
@@ -207,12 +213,12 @@ def write_ide(ide: ET.Element, payload: dict[str, Any]) -> None:
         _sub(ide, "tpNFCredito", _tipo(payload, "tipo_nota_credito"))
 
 
-def write_item(imposto: ET.Element, item: dict[str, Any], n_item: int) -> None:
+def write_item(imposto: ET.Element, item: dict[str, Any], number: str) -> None:
     """det/imposto/IBSCBS (UB12): CST, cClassTrib and, with a base, gIBSCBS."""
     if not item_has_ibscbs(item):
         return
     try:
-        values = item_values(item, n_item)
+        values = item_values(item, number)
     except Rejection:
         # Only a document SEFAZ did not judge on these rules (denied by a trigger, imported)
         # gets here: its group is written as sent, without the values.

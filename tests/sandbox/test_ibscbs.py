@@ -103,8 +103,8 @@ REJECTIONS = [
     pytest.param({"items": [taxed_item(1, 100.0, ibs_cbs_situacao_tributaria="999",
                                        ibs_cbs_classificacao_tributaria="999001")]},
                  "1020", "CST do IBS/CBS informado inexistente", id="unknown-cst"),
-    pytest.param({"items": [taxed_item(1, 100.0, ibs_uf_valor=0.5)]},
-                 "1041", "Valor do IBS da UF difere do calculado [nItem: 1]", id="ibs-uf-value"),
+    pytest.param({"items": [taxed_item(7, 100.0, ibs_uf_valor=0.5)]},  # named by its nItem
+                 "1041", "Valor do IBS da UF difere do calculado [nItem: 7]", id="ibs-uf-value"),
     pytest.param({"items": [taxed_item(1, 100.0, ibs_mun_aliquota=0.05, ibs_mun_valor=1.0)]},
                  "1052", "Valor do IBS Municipal difere do calculado", id="ibs-mun-value"),
     pytest.param({"items": [taxed_item(1, 100.0), taxed_item(2, 100.0, cbs_valor=0.92)]},
