@@ -183,7 +183,8 @@ def check(payload: dict[str, Any], items: list[Any], *,
         totals["vBCIBSCBS"] += values.get("vBC", Decimal(0))
         for tag in ("vIBSUF", "vIBSMun", "vIBS", "vCBS"):
             totals[tag] += values.get(tag, Decimal(0))
-    # Focus fills the totals from the items when they are not sent; sent, they must match.
+    # Not sent, the sandbox sums them from the items (whether Focus does is not documented);
+    # sent, they must match the items.
     for name, tag, code, message in (
         ("ibs_valor_total", "vIBS", "1085", "Total do IBS difere da soma do vIBS dos itens"),
         ("cbs_valor_total", "vCBS", "1091", "Total de CBS difere da soma dos itens"),
