@@ -30,6 +30,7 @@ def note_list(
     environment_filter: str | None = None,
     ref: str | None = None,
     chave: str | None = None,
+    cnpj: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     stuck: bool | None = None,
@@ -48,6 +49,8 @@ def note_list(
         qs = qs.filter(ref=ref)
     if chave:
         qs = qs.filter(chave=chave)
+    if cnpj:
+        qs = qs.filter(empresa__cnpj=cnpj)
     if created_from:
         qs = qs.filter(created_at__gte=created_from)
     if created_to:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.documents import is_valid_cnpj, normalize
 from fiscal.models import FiscalEvent, Note, NoteEvent, NoteStatus
 from tenants.models import DocType, Environment
 
@@ -14,9 +15,21 @@ class NoteFilterSerializer(serializers.Serializer):
                                           source="environment_filter")
     ref = serializers.CharField(required=False, max_length=100)
     chave = serializers.CharField(required=False, max_length=50)
+    # The emitting company's CNPJ, numeric or alphanumeric, with or without punctuation.
+    cnpj = serializers.CharField(required=False, max_length=18)
     created_from = serializers.DateTimeField(required=False)
     created_to = serializers.DateTimeField(required=False)
     stuck = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def validate_cnpj(self, value: str) -> str:
+        cnpj = normalize(value)
+        if not is_valid_cnpj(cnpj):
+            raise serializers.ValidationError("Invalid CNPJ (format or check digits).")
+        return cnpj
+
+    def validate_chave(self, value: str) -> str:
+        # Focus writes "NFe" + the 44 characters (alphanumeric with an alphanumeric CNPJ).
+        return value.strip().removeprefix("NFe").upper()
 
 
 class NoteListSerializer(serializers.ModelSerializer):

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sandbox import emission, empresas, events, hooks
-from sandbox.clock import iso
 from sandbox.files import render_file
 from sandbox.wire import FocusError, Request, Response, error_response, json_response
 
@@ -54,10 +53,7 @@ def hook_get(app: App, req: Request, hook_id: str) -> Response:
             200,
             {
                 **hook.public(),
-                "request_count": hook.request_count,
-                "error_count": hook.error_count,
-                "success_count": hook.success_count,
-                "count_since": iso(hook.created_at),
+                **hooks.metrics(hook, now=app.store.clock.now()),
             },
         )
 

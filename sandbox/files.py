@@ -14,6 +14,7 @@ import html
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from sandbox import ibscbs
 from sandbox.chave import UF_CODES
 from sandbox.clock import iso
 from sandbox.render import CONDICOES_USO_CCE, qrcode_url
@@ -181,6 +182,7 @@ def nfe_xml(doc: Document, company: Company) -> ET.Element:
     _sub(ide, "cDV", chave[-1:])
     _sub(ide, "tpAmb", _tp_amb(doc))
     _sub(ide, "finNFe", p.get("finalidade_emissao", 1))
+    ibscbs.write_ide(ide, p)
     emit = _sub(inf, "emit")
     _sub(emit, _doc_tag(company.document), company.document)
     _sub(emit, "xNome", p.get("nome_emitente") or company.data.get("nome", ""))
@@ -209,13 +211,17 @@ def nfe_xml(doc: Document, company: Company) -> ET.Element:
         value = _item_total(item)
         total += value
         _sub(prod, "vProd", f"{value:.2f}")
-        icms = _sub(_sub(det, "imposto"), "ICMS")
+        imposto = _sub(det, "imposto")
+        icms = _sub(imposto, "ICMS")
         _sub(icms, "orig", item.get("icms_origem", 0))
         cst = str(item.get("icms_situacao_tributaria", ""))
         _sub(icms, "CSOSN" if len(cst) == 3 else "CST", cst)
-    tot = _sub(_sub(inf, "total"), "ICMSTot")
+        ibscbs.write_item(imposto, item, ibscbs.n_item(item, index))
+    total_group = _sub(inf, "total")
+    tot = _sub(total_group, "ICMSTot")
     _sub(tot, "vProd", f"{total:.2f}")
     _sub(tot, "vNF", p.get("valor_total") or f"{total:.2f}")
+    ibscbs.write_totals(total_group, p, items_of(p), doc_type=doc.doc_type)
     if p.get("informacoes_adicionais_contribuinte"):
         _sub(_sub(inf, "infAdic"), "infCpl", p["informacoes_adicionais_contribuinte"])
     if doc.protocolo and doc.authorized_at:

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import httpx
 
 from sandbox.chave import only_id_chars
+from sandbox.clock import iso
 from sandbox.state import Company, Hook, Store, new_id
 from sandbox.wire import FocusError, missing, not_found
 
@@ -44,6 +45,29 @@ EVENTS = (
 
 
 # -- registry (called with the store lock held) -----------------------------------------------
+
+
+# Reference: FocusNFe/api-doc _webhooks.md, "Monitoramento de Reputação": a rolling window of
+# the last 2 days, whose counts GET /v2/hooks/ID answers (count_since, request_count, ...).
+METRICS_WINDOW = 2 * 86400.0
+
+
+def record_attempt(hook: Hook, *, at: float, ok: bool) -> None:
+    """Remember one delivery attempt, forgetting those that left the window."""
+    hook.recent_attempts = [a for a in hook.recent_attempts if a[0] >= at - METRICS_WINDOW]
+    hook.recent_attempts.append([at, ok])
+
+
+def metrics(hook: Hook, *, now: float) -> dict[str, Any]:
+    """The window's counts; it starts no earlier than the hook."""
+    since = max(now - METRICS_WINDOW, hook.created_at)
+    oks = [bool(ok) for at, ok in hook.recent_attempts if at >= since]
+    return {
+        "count_since": iso(since),
+        "request_count": len(oks),
+        "error_count": oks.count(False),
+        "success_count": oks.count(True),
+    }
 
 
 def create_hook(store: Store, *, owner_token: str, data: dict[str, Any]) -> Hook:
@@ -254,6 +278,7 @@ class HookDispatcher:
                 hook.success_count += 1
             else:
                 hook.error_count += 1
+            record_attempt(hook, at=self.store.clock.now(), ok=ok)
             self._record(delivery, status_code=status_code, error=error, ok=ok, headers=headers)
         if ok or self._stopped.is_set():
             return

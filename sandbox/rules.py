@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox import ibscbs
 from sandbox.state import HOMOLOGACAO, Company
 from sandbox.wire import FocusError, missing
 
@@ -239,6 +240,12 @@ def sefaz_outcome(
             "status_sefaz": code,
             "mensagem_sefaz": SEFAZ_MESSAGES.get(code, SEFAZ_MESSAGES["302"]),
         }
+    try:
+        # Reference: NT 2025.002-RTC v1.31, rules of groups B25, UB and W03 (sandbox/ibscbs.py).
+        ibscbs.check(payload, items_of(payload), doc_type=doc_type)
+    except ibscbs.Rejection as rejection:
+        return {"kind": "rejeitar", "status_sefaz": rejection.code,
+                "mensagem_sefaz": rejection.message}
     nome = payload.get("nome_destinatario")
     # NFCe may go without a named consumer; when one is named the homologação rule applies.
     needs_name = doc_type == "nfe" or nome not in (None, "")

@@ -184,9 +184,12 @@ class Hook:
     authorization: str | None
     authorization_header: str | None
     created_at: float
+    # Lifetime totals, kept for state files written before the metrics window.
     request_count: int = 0
     error_count: int = 0
     success_count: int = 0
+    # [at, ok] of each delivery attempt inside Focus's metrics window (hooks.METRICS_WINDOW).
+    recent_attempts: list[list[Any]] = field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "url": self.url, "event": self.event}

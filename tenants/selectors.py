@@ -5,16 +5,19 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from core.documents import normalize
 from tenants.models import ApiKey, Empresa, Tenant
 
 
 def empresa_list(*, tenant: Tenant, cnpj: str | None = None, cpf: str | None = None,
                  active: bool | None = None) -> QuerySet[Empresa]:
     qs = Empresa.objects.filter(tenant=tenant)
+    # Stored normalised (core.documents.normalize): "12.abc.345/01de-35" finds 12ABC34501DE35,
+    # as Focus's own filters ignore the punctuation.
     if cnpj:
-        qs = qs.filter(cnpj=cnpj)
+        qs = qs.filter(cnpj=normalize(cnpj))
     if cpf:
-        qs = qs.filter(cpf=cpf)
+        qs = qs.filter(cpf=normalize(cpf))
     if active is not None:
         qs = qs.filter(is_active=active)
     return qs

@@ -118,7 +118,8 @@ class HookFacade(FocusAPIView):
 
     @extend_schema(exclude=True)
     def get(self, request: Request, hook_id: str) -> Response:
-        return Response(hook_representation(self._hook(hook_id)))
+        hook = self._hook(hook_id)
+        return Response(hook_representation(hook, selectors.hook_health(endpoint=hook)))
 
     @extend_schema(exclude=True)
     def delete(self, request: Request, hook_id: str) -> Response:

@@ -5,8 +5,12 @@ endpoint's; an event, its note's (or inutilização's)."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from fiscal.models import Note
 from tenants.models import Tenant
@@ -35,6 +39,42 @@ def hook_list(*, tenant: Tenant, environment: str) -> QuerySet[Endpoint]:
 
 def hook_get(*, tenant: Tenant, environment: str, public_id: str) -> Endpoint | None:
     return hook_list(tenant=tenant, environment=environment).filter(public_id=public_id).first()
+
+
+# Reference: FocusNFe/api-doc ``_webhooks.md`` "Monitoramento de Reputação": Focus judges a
+# hook over a rolling window of the last 2 days, and ``GET /v2/hooks/ID`` answers that window's
+# counts (``count_since``, ``request_count``, ``error_count``, ``success_count``).
+HOOK_HEALTH_WINDOW = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class HookHealth:
+    count_since: datetime
+    request_count: int
+    error_count: int
+    success_count: int
+
+
+def hook_health(*, endpoint: Endpoint, now: datetime | None = None) -> HookHealth:
+    """Delivery attempts to one hook in Focus's metrics window, from our own Attempt rows.
+
+    One aggregate query whatever the number of attempts. Every attempt counts once, retries
+    included (Focus: "tentativas de entrega"); an attempt fails when it was not a 2xx, including
+    no answer at all. The window does not start before the hook existed: nothing was counted
+    before that.
+    """
+    now = now or timezone.now()
+    # Whole seconds, as count_since is shown: what is counted starts exactly where it says.
+    since = max(now - HOOK_HEALTH_WINDOW, endpoint.created_at).replace(microsecond=0)
+    counts = Attempt.objects.filter(
+        delivery__endpoint=endpoint, started_at__gte=since
+    ).aggregate(
+        request_count=Count("id"),
+        success_count=Count("id", filter=Q(succeeded=True)),
+    )
+    requests, successes = counts["request_count"], counts["success_count"]
+    return HookHealth(count_since=since, request_count=requests,
+                      error_count=requests - successes, success_count=successes)
 
 
 def _events(*, tenant: Tenant, environment: str) -> QuerySet[Event]:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from core.crypto import mask_secret
@@ -16,7 +18,10 @@ from webhooks.models import (
     Event,
     EventType,
 )
+from webhooks.selectors import HookHealth
 from webhooks.services import envelope
+
+_BRASILIA = ZoneInfo("America/Sao_Paulo")
 
 # Test events go only to the endpoint they test: nobody subscribes to them.
 SUBSCRIBABLE = [choice for choice in EventType.choices if choice[0] != EventType.TEST]
@@ -153,8 +158,13 @@ class HookInputSerializer(StrictSerializer):
                                                  allow_null=True, max_length=100)
 
 
-def hook_representation(endpoint: Endpoint) -> dict[str, Any]:
-    """A hook as Focus shows it. ``authorization`` is masked: it is a secret we keep."""
+def hook_representation(endpoint: Endpoint, health: HookHealth | None = None) -> dict[str, Any]:
+    """A hook as Focus shows it. ``authorization`` is masked: it is a secret we keep.
+
+    With ``health`` (the single-hook GET), the metrics window follows ``event`` as in Focus's
+    example; ``count_since`` in Brasília time with its offset and whole seconds, as Focus writes
+    it ("2025-10-06T05:38:45-03:00").
+    """
     data: dict[str, Any] = {
         "id": endpoint.public_id,
         "url": endpoint.url,
@@ -162,6 +172,13 @@ def hook_representation(endpoint: Endpoint) -> dict[str, Any]:
         "authorization_header": endpoint.authorization_header or None,
         "event": endpoint.focus_event or None,
     }
+    if health is not None:
+        data["count_since"] = timezone.localtime(health.count_since, _BRASILIA).isoformat(
+            timespec="seconds"
+        )
+        data["request_count"] = health.request_count
+        data["error_count"] = health.error_count
+        data["success_count"] = health.success_count
     empresa = endpoint.empresa
     if empresa is not None and empresa.cpf:
         data["cpf"] = empresa.cpf

@@ -138,6 +138,36 @@ def nfe_payload(cnpj: str = ACME, **overrides: Any) -> dict[str, Any]:
     return payload
 
 
+def taxed_item(number: int, valor: float, **overrides: Any) -> dict[str, Any]:
+    """An item with IBS/CBS at the 2026 test rates: IBS UF 0.1 %, IBS Mun 0 %, CBS 0.9 %."""
+    item = {
+        "numero_item": number, "codigo_produto": f"P{number}", "descricao": f"Produto {number}",
+        "cfop": 5102, "unidade_comercial": "un", "quantidade_comercial": 1,
+        "valor_unitario_comercial": valor, "valor_bruto": valor, "codigo_ncm": 49111090,
+        "icms_situacao_tributaria": "400", "icms_origem": 0,
+        "ibs_cbs_situacao_tributaria": "000", "ibs_cbs_classificacao_tributaria": "000001",
+        "ibs_cbs_base_calculo": valor,
+        "ibs_uf_aliquota": 0.1, "ibs_uf_valor": round(valor * 0.001, 2),
+        "ibs_mun_aliquota": 0, "ibs_mun_valor": 0,
+        "cbs_aliquota": 0.9, "cbs_valor": round(valor * 0.009, 2),
+    }
+    item.update(overrides)
+    return item
+
+
+def reform_payload(*items: dict[str, Any], cnpj: str = ACME, **overrides: Any) -> dict[str, Any]:
+    """An NFe with IBS/CBS on every item and coherent totals (two items by default)."""
+    items = items or (taxed_item(1, 1000.00), taxed_item(2, 250.00))
+    total = sum(i["valor_bruto"] for i in items)
+    payload = nfe_payload(cnpj, items=list(items), valor_produtos=total, valor_total=total)
+    payload["ibs_valor_total"] = round(
+        sum((i["ibs_uf_valor"] or 0) + (i["ibs_mun_valor"] or 0) for i in items), 2
+    )
+    payload["cbs_valor_total"] = round(sum(i["cbs_valor"] or 0 for i in items), 2)
+    payload.update(overrides)
+    return payload
+
+
 def nfce_payload(cnpj: str = ACME, **overrides: Any) -> dict[str, Any]:
     """The documentation's example NFCe."""
     payload: dict[str, Any] = {

@@ -215,3 +215,26 @@ def test_inutilizacao_event(acme: httpx.Client, receiver: Receiver) -> None:
         },
     )
     assert receiver.wait_for(1)[0]["json"]["status_sefaz"] == "102"
+
+
+def test_hook_metrics_count_the_attempts_of_the_last_two_days(
+    acme: httpx.Client, control: httpx.Client, receiver: Receiver
+) -> None:
+    receiver.fail = 2
+    hook = acme.post("/v2/hooks", json={"event": "nfe", "url": receiver.url}).json()
+    fresh = acme.get(f"/v2/hooks/{hook['id']}").json()
+    assert (fresh["request_count"], fresh["error_count"], fresh["success_count"]) == (0, 0, 0)
+    assert fresh["count_since"].endswith("-03:00")  # Brasília time, as Focus writes it
+    acme.post("/v2/nfe", params={"ref": "m"}, json=nfe_payload())
+    wait_until(lambda: [d for d in control.get("/hook-deliveries").json()["deliveries"]
+                        if d["delivered"]])
+    counted = acme.get(f"/v2/hooks/{hook['id']}").json()
+    assert (counted["request_count"], counted["error_count"], counted["success_count"]) == (
+        3, 2, 1)
+    assert counted["count_since"] == fresh["count_since"]  # the hook is younger than the window
+
+    # Three days later the attempts have left Focus's rolling window.
+    control.post("/clock", json={"advance_seconds": 3 * 86400})
+    later = acme.get(f"/v2/hooks/{hook['id']}").json()
+    assert (later["request_count"], later["error_count"], later["success_count"]) == (0, 0, 0)
+    assert later["count_since"] > counted["count_since"]

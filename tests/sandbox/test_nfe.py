@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from sandbox.chave import UF_CODES, chave_is_valid
+from sandbox.chave import UF_CODES, build_chave, chave_is_valid
 from tests.sandbox.helpers import (
     ACME,
     ALFA,
@@ -321,6 +321,33 @@ def test_alphanumeric_cnpj_goes_into_the_chave(focus: Callable[..., httpx.Client
     assert chave[:2] == "43" and chave[6:20] == ALFA
     assert chave_is_valid(chave)
     assert body["cnpj_emitente"] == ALFA
+
+
+def _independent_chave_dv(base43: str) -> str:
+    """The MOC's chave check digit written out: weights 2..9 from the right, each character
+    worth ord(c) - 48 (digits keep their value, 'A' is 17)."""
+    total = sum((ord(c) - 48) * (2 + i % 8) for i, c in enumerate(reversed(base43)))
+    return str(0 if total % 11 < 2 else 11 - total % 11)
+
+
+def test_alphanumeric_chave_check_digit_is_over_ord_minus_48(
+    focus: Callable[..., httpx.Client],
+) -> None:
+    # cUF AAMM CNPJ mod série nNF tpEmis cNF: 43 characters, then the check digit.
+    base = "43" + "2601" + ALFA + "55" + "001" + "000000001" + "1" + "12345678"
+    built = build_chave(uf="RS", aamm="2601", emitente=ALFA, modelo="55", serie=1, numero=1,
+                        tp_emis="1", cnf="12345678")
+    assert built == base + _independent_chave_dv(base) == base + "4"
+    assert len(built) == 44 and chave_is_valid(built)
+    assert not chave_is_valid(built[:10] + "B" + built[11:])  # a letter changed: DV no longer fits
+    alfa = focus("alfa-hom")
+    alfa.post("/v2/nfe", params={"ref": "dv"}, json=nfe_payload(ALFA))
+    chave = alfa.get("/v2/nfe/dv").json()["chave_nfe"][3:]
+    assert chave[-1] == _independent_chave_dv(chave[:43])
+    cancelled = alfa.request("DELETE", "/v2/nfe/dv",
+                             json={"justificativa": "Cancelamento de teste do sandbox"}).json()
+    assert cancelled["status"] == "cancelado"
+    assert ALFA.encode() in alfa.get(cancelled["caminho_xml_cancelamento"]).content
 
 
 def test_cpf_emitter_is_zero_padded_in_the_chave(focus: Callable[..., httpx.Client]) -> None:

@@ -26,7 +26,10 @@ def test_create_list_get_and_delete_a_hook(actor: Actor, other: Actor, empresa,
     assert "note.authorized" in endpoint.event_types and endpoint.empresa == empresa
 
     assert actor.client.get("/v2/hooks").json() == [hook]
-    assert actor.client.get(f"/v2/hooks/{hook['id']}").json() == hook
+    single = actor.client.get(f"/v2/hooks/{hook['id']}").json()
+    # The single-hook consulta adds Focus's delivery metrics (tests/webhooks/test_hook_health.py).
+    assert {name: single[name] for name in hook} == hook
+    assert single["request_count"] == 0
     assert other.client.get("/v2/hooks").json() == []
     hidden = other.client.get(f"/v2/hooks/{hook['id']}")
     assert hidden.status_code == 404 and hidden.json()["codigo"] == "nao_encontrado"
