@@ -24,6 +24,9 @@ class Tenant(models.Model):
     is_active = models.BooleanField(default=True)
     # Requests per minute through our API; empty means FG_TENANT_RATE_LIMIT.
     rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # Focus's account (reseller) token: with it the tenant's companies are created, changed and
+    # read at Focus's /v2/empresas (tenants.focus_account). Encrypted; never shown but masked.
+    focus_account_token = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -31,6 +34,10 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def focus_account_token_masked(self) -> str:
+        return mask_secret(self.focus_account_token)
 
 
 class ApiKey(models.Model):
@@ -126,6 +133,8 @@ class Empresa(models.Model):
     focus_empresa_id = models.CharField(max_length=40, blank=True)
     certificado_valido_de = models.DateTimeField(null=True, blank=True)
     certificado_valido_ate = models.DateTimeField(null=True, blank=True)
+    # Focus's other company settings (tenants.focus_fields), as sent; never a secret.
+    focus_settings = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
