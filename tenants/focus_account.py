@@ -99,4 +99,5 @@ def announced(request: Request) -> Iterator[None]:
         # TenantAPIView.finalize_response writes these onto every answer, errors included.
         request.rate_limit_headers = {**getattr(request, "rate_limit_headers", {}),
                                       **exc.headers()}
-        raise
+        # DRF's own Throttled: both APIs' handlers render it as their 429 with Retry-After.
+        raise exceptions.Throttled(wait=exc.retry_after) from None
