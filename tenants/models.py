@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from core.crypto import EncryptedTextField, mask_secret, secret_fingerprint
 from core.documents import UF_IBGE
@@ -193,6 +195,12 @@ class Empresa(models.Model):
     @property
     def documento(self) -> str:
         return self.cnpj or self.cpf
+
+    def certificate_expired(self, now: datetime | None = None) -> bool:
+        """Past its certificate's validity, as Focus last told us (unknown: not expired)."""
+        if self.certificado_valido_ate is None:
+            return False
+        return self.certificado_valido_ate <= (now or timezone.now())
 
     def enabled_for(self, doc_type: str) -> bool:
         return self.is_active and bool(getattr(self, f"habilita_{doc_type}", False))
