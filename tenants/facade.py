@@ -67,6 +67,15 @@ def _focus_refusal(request: Request) -> Iterator[None]:
         raise FocusError("permissao_negada", exc.message, status_code=403) from None
 
 
+def _company_body(request: Request) -> object:
+    """Focus's document describes the body as ``{empresa: {...}}`` and its example as the flat
+    object: accept both."""
+    data = request.data
+    if isinstance(data, dict) and set(data) == {"empresa"} and isinstance(data["empresa"], dict):
+        return data["empresa"]
+    return data
+
+
 def _dry_run(request: Request) -> bool:
     # Focus's ?dry_run=1: validate (at Focus too, with an account token), create nothing.
     return request.query_params.get("dry_run") in {"1", "true"}
@@ -94,7 +103,7 @@ class EmpresasFacade(FocusAPIView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
-        data = _validated(EmpresaInputSerializer(data=request.data))
+        data = _validated(EmpresaInputSerializer(data=_company_body(request)))
         dry_run = _dry_run(request)
         with _focus_refusal(request):
             empresa = services.empresa_create(tenant=self.tenant, data=data,
@@ -114,7 +123,8 @@ class EmpresaFacade(FocusAPIView):
     @extend_schema(exclude=True)
     def put(self, request: Request, pk: str) -> Response:
         empresa = _get(self, pk)
-        data = _validated(EmpresaInputSerializer(empresa, data=request.data, partial=True))
+        data = _validated(EmpresaInputSerializer(empresa, data=_company_body(request),
+                                                 partial=True))
         with _focus_refusal(request):
             empresa = services.empresa_update(empresa=empresa, data=data,
                                               acting_environment=self.environment,

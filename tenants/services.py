@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import string
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from core.crypto import mask_secret
 from core.errors import ApiError, Conflict
 from tenants import focus_account, focus_fields
 from tenants.models import ApiKey, Empresa, Environment, Tenant
+
+logger = logging.getLogger("tenants")
 
 _ALPHABET = string.ascii_letters + string.digits
 _PUBLIC_ID_LENGTH = 12
@@ -279,6 +282,14 @@ def _create_at_focus(gateway: focus_account.EmpresasGateway, empresa: Empresa,
             raise focus_account.FocusAccountUnavailable() from None
 
 
+def _dry_run_at_focus(gateway: focus_account.EmpresasGateway,
+                      payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return gateway.create(payload, dry_run=True)
+    except focus_account.FocusAccountInDoubt:
+        raise focus_account.FocusAccountUnavailable() from None  # a dry run creates nothing
+
+
 def _find(gateway: focus_account.EmpresasGateway, empresa: Empresa) -> dict[str, Any] | None:
     found = gateway.find(cnpj=empresa.cnpj, cpf=empresa.cpf)
     return None if found is None else gateway.get(str(found["id"]))
@@ -316,7 +327,7 @@ def empresa_create(*, tenant: Tenant, data: dict[str, Any],
             if gateway is not None:
                 payload = _focus_payload(empresa, list(values), settings, secrets)
                 if dry_run:
-                    _learn(empresa, gateway.create(payload, dry_run=True), with_tokens=False)
+                    _learn(empresa, _dry_run_at_focus(gateway, payload), with_tokens=False)
                 else:
                     _learn(empresa, _create_at_focus(gateway, empresa, payload),
                            with_tokens=True)
@@ -350,7 +361,11 @@ def empresa_update(*, empresa: Empresa, data: dict[str, Any],
         with transaction.atomic():
             if gateway is not None:
                 payload = _focus_payload(empresa, changed, settings, secrets)
-                answer = gateway.update(empresa.focus_empresa_id, payload, dry_run=dry_run)
+                try:
+                    answer = gateway.update(empresa.focus_empresa_id, payload, dry_run=dry_run)
+                except focus_account.FocusAccountInDoubt:
+                    # A PUT carries the same fields when repeated: the tenant may simply retry.
+                    raise focus_account.FocusAccountUnavailable() from None
                 changed += _learn(empresa, answer, with_tokens=not dry_run)
             empresa.save(update_fields=[*set(changed), "focus_settings", "updated_at"])
             if dry_run:
@@ -367,7 +382,14 @@ def empresa_sync_from_focus(*, empresa: Empresa) -> Empresa:
     gateway = focus_account.gateway_for(empresa.tenant) if empresa.focus_empresa_id else None
     if gateway is None:
         return empresa
-    changed = _learn(empresa, gateway.get(empresa.focus_empresa_id), with_tokens=True)
+    try:
+        answer = gateway.get(empresa.focus_empresa_id)
+    except (focus_account.FocusAccountInDoubt, focus_account.FocusAccountUnavailable,
+            focus_account.FocusAccountRateLimited, focus_account.FocusAccountRefused) as exc:
+        # A read must not fail because Focus does: answer what we hold, learn next time.
+        logger.warning("empresa %s not read at Focus: %s", empresa.pk, type(exc).__name__)
+        return empresa
+    changed = _learn(empresa, answer, with_tokens=True)
     if changed:
         try:
             with transaction.atomic():

@@ -106,3 +106,12 @@ def test_a_misspelled_field_is_still_refused(actor: Actor, empresa_payload) -> N
     assert response.status_code == 422
     assert response.json()["erros"][0]["campo"] == "habilita_nfee"
     assert Empresa.objects.count() == 0
+
+
+def test_the_documented_empresa_wrapper_is_accepted(actor: Actor, empresa_payload) -> None:
+    # _empresas.md: "{empresa: {atributo1: valor1, ...}}"; its example is the flat object.
+    response = actor.client.post("/v2/empresas",
+                                 {"empresa": empresa_payload(token_producao=None)},
+                                 format="json")
+    assert response.status_code == 201, response.json()
+    assert Empresa.objects.get(pk=response.json()["id"]).nome == "Padaria Exemplo Ltda"

@@ -190,3 +190,29 @@ def test_focus_429_answers_429_and_writes_nothing(reseller: Actor, account: Acco
     assert native["Retry-After"]
     assert Empresa.objects.count() == 0
     assert account.companies() == []
+
+
+def test_a_refused_or_timed_out_update_changes_nothing_here(reseller: Actor,
+                                                            account: Account) -> None:
+    pk = reseller.client.post("/v2/empresas", _company(), format="json").json()["id"]
+    refused = reseller.client.put(f"/v2/empresas/{pk}", {
+        "nome_fantasia": "Nunca", "arquivo_certificado_base64": CERTIFICATE,
+        "senha_certificado": "SANDBOX:OUTRO_CNPJ"}, format="json")
+    assert refused.status_code == 422
+    assert "não pertence ao CNPJ" in refused.json()["erros"][0]["mensagem"]
+
+    account.fault("hang", methods=["PUT"], path_prefix="/v2/empresas", count=1)
+    timed_out = reseller.client.put(f"/v2/empresas/{pk}", {"nome_fantasia": "Talvez"},
+                                    format="json")
+    assert timed_out.status_code == 503
+    assert Empresa.objects.get(pk=pk).nome_fantasia == "Padaria"
+    assert account.companies(VALID_CNPJ)[0]["nome_fantasia"] == "Padaria"
+
+
+def test_a_read_answers_the_local_copy_when_focus_is_down(reseller: Actor,
+                                                          account: Account) -> None:
+    pk = reseller.client.post("/v2/empresas", _company(), format="json").json()["id"]
+    account.fault("hang", methods=["GET"], path_prefix="/v2/empresas", count=1)
+    read = reseller.client.get(f"/v2/empresas/{pk}")
+    assert read.status_code == 200
+    assert read.json()["nome"] == "Padaria Exemplo Ltda"
