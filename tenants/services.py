@@ -265,11 +265,10 @@ def _create_at_focus(gateway: focus_account.EmpresasGateway, empresa: Empresa,
     """
     key = _in_doubt_key(empresa)
     try:
-        if not shared_cache.get(key):
-            return _with_tokens(gateway, gateway.create(payload, dry_run=False))
-        found = _find(gateway, empresa)
-        if found is not None:
-            return found
+        if shared_cache.get(key):  # an earlier create of this company ended in doubt
+            found = _find(gateway, empresa)
+            if found is not None:
+                return found
         return _with_tokens(gateway, gateway.create(payload, dry_run=False))
     except focus_account.FocusAccountInDoubt:
         shared_cache.set(key, True, timeout=_IN_DOUBT_SECONDS)
