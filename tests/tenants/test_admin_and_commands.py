@@ -7,8 +7,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 
-from tenants.models import ApiKey, Empresa, Tenant
 from tenants import services
+from tenants.models import ApiKey, Empresa, Tenant
 from tenants.services import api_key_authenticate
 from tests.conftest import Actor
 
