@@ -216,3 +216,12 @@ def test_a_read_answers_the_local_copy_when_focus_is_down(reseller: Actor,
     read = reseller.client.get(f"/v2/empresas/{pk}")
     assert read.status_code == 200
     assert read.json()["nome"] == "Padaria Exemplo Ltda"
+
+
+def test_a_company_body_in_a_log_line_loses_its_secrets() -> None:
+    from core.logging import redact
+
+    line = redact(json.dumps(_company(csc_nfce_producao="CSC-SECRET-1")))
+    for secret in (CERTIFICATE, "segredo-1234", "CSC-SECRET-1"):
+        assert secret not in line
+    assert "Padaria Exemplo Ltda" in line
