@@ -16,6 +16,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+MASK = "••••"  # how core.crypto.mask_secret begins
+
 SECRET_FIELDS = (
     "arquivo_certificado_base64", "senha_certificado", "senha_responsavel", "smtp_senha",
     "csc_nfce_producao", "csc_nfce_homologacao", "arquivo_logo_base64",
@@ -56,6 +58,10 @@ SETTING_FIELDS = (*BOOLEAN_FIELDS, *SCALAR_FIELDS)
 
 # What only Focus's answers carry about the installed certificate (kept with the settings).
 CERTIFICATE_ANSWER_FIELDS = ("certificado_cnpj",)
+# Fields only Focus's answers carry. A client that reads a company, changes a field and sends
+# it back sends these too: accepted and ignored, as Focus does.
+ANSWER_ONLY_FIELDS = ("id", "caminho_logo", "data_ultima_emissao", "senha_responsavel_preenchida",
+                      *CERTIFICATE_ANSWER_FIELDS)
 
 _NFSEN_FLAGS = ("habilita_nfsen_producao", "habilita_nfsen_homologacao")
 
@@ -85,19 +91,26 @@ def declare(fields: dict[str, serializers.Field]) -> None:
         fields[name] = serializers.BooleanField(required=False, allow_null=True)
     for name in SCALAR_FIELDS:
         fields[name] = FocusScalarField(required=False, allow_null=True)
+    for name in ANSWER_ONLY_FIELDS:
+        fields.setdefault(name, serializers.JSONField(required=False, allow_null=True,
+                                                      write_only=True))
     for name in SECRET_FIELDS:
         # Write-only: never part of any answer. A certificate in base64 is a few kilobytes.
         fields[name] = serializers.CharField(
-            required=False, allow_blank=True, write_only=True, max_length=200_000,
+            required=False, allow_blank=True, allow_null=True, write_only=True,
+            max_length=200_000,
             trim_whitespace=name != "senha_certificado",
         )
 
 
 def split(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Validated input as (own columns, settings, secrets)."""
-    own = {k: v for k, v in data.items() if k not in SETTING_FIELDS and k not in SECRET_FIELDS}
+    """Validated input as (own columns, settings, secrets); answer-only fields dropped."""
+    own = {k: v for k, v in data.items()
+           if k not in SETTING_FIELDS and k not in SECRET_FIELDS and k not in ANSWER_ONLY_FIELDS}
     settings = {k: v for k, v in data.items() if k in SETTING_FIELDS}
-    secrets = {k: v for k, v in data.items() if k in SECRET_FIELDS and v not in (None, "")}
+    # A masked value is our own answer sent back (read, change, send): never a new secret.
+    secrets = {k: v for k, v in data.items()
+               if k in SECRET_FIELDS and v not in (None, "") and not str(v).startswith(MASK)}
     return own, settings, secrets
 
 

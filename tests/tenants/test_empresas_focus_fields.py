@@ -115,3 +115,21 @@ def test_the_documented_empresa_wrapper_is_accepted(actor: Actor, empresa_payloa
                                  format="json")
     assert response.status_code == 201, response.json()
     assert Empresa.objects.get(pk=response.json()["id"]).nome == "Padaria Exemplo Ltda"
+
+
+def test_a_company_read_and_sent_back_whole_is_accepted(actor: Actor, make_empresa) -> None:
+    empresa = make_empresa(actor.tenant, csc_nfce_producao="CSC-ORIGINAL-1234")
+    read = actor.client.get(f"/v2/empresas/{empresa.pk}").json()
+    # What Focus answers and a client echoes back; our own answer-only columns are not Focus's.
+    body = {k: v for k, v in read.items()
+            if k not in {"token_homologacao", "token_producao", "focus_empresa_id", "is_active",
+                         "disabled_at", "created_at", "updated_at", "habilita_nfsen"}}
+    body.update({"nome_fantasia": "De volta", "caminho_logo": None,
+                 "data_ultima_emissao": None, "senha_responsavel_preenchida": False})
+    response = actor.client.put(f"/v2/empresas/{empresa.pk}", body, format="json")
+    assert response.status_code == 200, response.json()
+    empresa.refresh_from_db()
+    assert empresa.nome_fantasia == "De volta"
+    assert empresa.pk == response.json()["id"]
+    # The masked CSC it read and sent back did not replace the CSC.
+    assert response.json()["csc_nfce_producao"] == "••••1234"
