@@ -447,6 +447,13 @@ CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
     # A tick nobody ran in time is dropped: the next one finds the same rows.
     "options": {"queue": "webhooks", "expires": 10},
 }
+# Certificate expiry warnings (webhooks.certificates): idempotent, so any interval works;
+# hourly means a warning is at most an hour late.
+CELERY_BEAT_SCHEDULE["certificate-notices"] = {
+    "task": "webhooks.tasks.certificate_notices",
+    "schedule": env_float("FG_CERTIFICATE_NOTICES_INTERVAL", 3600.0),
+    "options": {"queue": "webhooks", "expires": 600},
+}
 
 # Route /bench/baseline (bench/bench_accept.py's baseline). Never in production.
 FG_BENCH_ENDPOINTS = env_bool("FG_BENCH_ENDPOINTS", default=False)

@@ -22,6 +22,7 @@ api_v1 = [
     path("api/v1/empresas/<int:pk>/disable", tenants_api.EmpresaDisableApi.as_view()),
     path("api/v1/empresas/<int:pk>/enable", tenants_api.EmpresaEnableApi.as_view()),
     path("api/v1/api-keys", tenants_api.ApiKeyListCreateApi.as_view()),
+    path("api/v1/focus-account", tenants_api.FocusAccountApi.as_view()),
     path("api/v1/api-keys/<int:pk>/revoke", tenants_api.ApiKeyRevokeApi.as_view()),
     path("api/v1/notes", fiscal_api.NoteListApi.as_view()),
     path("api/v1/notes/<int:pk>", fiscal_api.NoteDetailApi.as_view()),

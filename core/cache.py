@@ -47,3 +47,10 @@ def set(key: str, value: Any, *, timeout: int) -> None:
         cache.set(key, value, timeout=timeout)
     except UNAVAILABLE as exc:
         logger.warning("cache unavailable: %s", exc)
+
+
+def delete(key: str) -> None:
+    try:
+        cache.delete(key)
+    except UNAVAILABLE as exc:
+        logger.warning("cache unavailable: %s", exc)

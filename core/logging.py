@@ -12,7 +12,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"([?&]token=)[^&\s\"']+", re.IGNORECASE), r"\1[REDACTED]"),
     # Authorization headers and key=value pairs named like secrets (already-redacted values and
     # the rest of a query string are left alone)
-    (re.compile(r"((?:authorization|api[-_]?key|token|secret)[\"']?\s*[:=]\s*[\"']?)"
+    # (and Focus's company secrets: certificate, its password, other passwords, the NFCe CSC)
+    (re.compile(r"((?:authorization|api[-_]?key|token|secret|senha\w*|arquivo_\w*_base64|csc\w*)"
+                r"[\"']?\s*[:=]\s*[\"']?)"
                 r"(?:Basic |Bearer )?(?!\[REDACTED\])[^\s\"',}&]+", re.IGNORECASE),
      r"\1[REDACTED]"),
     (re.compile(r"\b(Basic|Bearer) [A-Za-z0-9+/=._-]+"), r"\1 [REDACTED]"),

@@ -116,6 +116,9 @@ def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str) -> Emp
             "empresa_nao_habilitada",
             f"Empresa ainda não habilitada para emitir {doc_type.upper()}.",
         )
+    if empresa.certificate_expired():
+        # Reference: _nfe.md / _nfce.md / _nfse.md / _nfsen.md status tables (FocusNFe/api-doc).
+        raise FocusError("certificado_vencido", "O certificado do emitente está vencido")
     return empresa
 
 

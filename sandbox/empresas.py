@@ -1,8 +1,9 @@
 """`/v2/empresas`: the reseller (account) token manages companies and receives their tokens.
 
 Reference: SUPPLEMENT.md "Empresas". The certificate cannot be checked for real here: any valid
-base64 is accepted as a certificate of the company, valid for a year from now. Two passwords
-simulate Focus's certificate errors: `SANDBOX:SENHA_ERRADA` and `SANDBOX:VENCIDO`.
+base64 is accepted as a certificate of the company, valid for a year from now. Three passwords
+simulate Focus's certificate errors, answered in Focus's words (422 ``erro_validacao`` on
+``arquivo_certificado_base64``): `SANDBOX:SENHA_ERRADA`, `SANDBOX:OUTRO_CNPJ`, `SANDBOX:VENCIDO`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ PAGE_SIZE = 50
 _SECRET_FIELDS = ("arquivo_certificado_base64", "senha_certificado")
 _YEAR = 365 * 24 * 3600.0
 _INVALID_JSON = FocusError(400, "parametros_invalidos", "JSON inválido")
+_INSTALL_FAILED = (
+    "Arquivo certificado base64 Houve um erro ao instalar o certificado, verifique se a senha "
+    "está correto e o arquivo está no formato PFX ou P12 codificado em base64"
+)
+_CERTIFICATE_PROBLEMS = {
+    "SANDBOX:SENHA_ERRADA": _INSTALL_FAILED,
+    "SANDBOX:OUTRO_CNPJ": "Arquivo certificado base64 Certificado não pertence ao CNPJ informado",
+    "SANDBOX:VENCIDO": "Arquivo certificado base64 Certificado com prazo de validade vencido",
+}
 
 
 def _require_account(principal: Principal | None) -> None:
@@ -62,21 +72,15 @@ def _validate(store: Store, data: dict[str, Any], *, current: Company | None) ->
     if "regime_tributario" in data and str(data["regime_tributario"]) not in {"1", "2", "3", "4"}:
         erro("regime_tributario", "invalido", "Regime tributário inválido")
     if data.get("arquivo_certificado_base64"):
+        # Focus's own words for each certificate problem (_empresas.md, "Status API").
         try:
             base64.b64decode(str(data["arquivo_certificado_base64"]), validate=True)
+            senha = str(data.get("senha_certificado") or "")
+            problem = _CERTIFICATE_PROBLEMS.get(senha) if senha else _INSTALL_FAILED
         except (binascii.Error, ValueError):
-            erro(
-                "arquivo_certificado_base64",
-                "certificado_invalido",
-                "Arquivo de certificado inválido",
-            )
-        senha = data.get("senha_certificado")
-        if not senha:
-            erro("senha_certificado", "nao_informado", "Senha do certificado não informada")
-        elif senha == "SANDBOX:SENHA_ERRADA":
-            erro("senha_certificado", "senha_invalida", "Senha do certificado incorreta")
-        elif senha == "SANDBOX:VENCIDO":
-            erro("arquivo_certificado_base64", "certificado_vencido", "Certificado vencido")
+            problem = _INSTALL_FAILED
+        if problem:
+            erro("arquivo_certificado_base64", "erro_validacao", problem)
     return erros
 
 

@@ -12,11 +12,40 @@ from tenants import services
 from tenants.models import ApiKey, Empresa, Tenant
 
 
+class TenantAdminForm(forms.ModelForm):
+    """The Focus account token is write-only, like every token: an empty field keeps it."""
+
+    focus_account_token = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False),
+        help_text="Focus account (reseller) token. Leave empty to keep the stored one.",
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "is_active", "rate_limit_per_minute", "focus_account_token"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["focus_account_token"] = ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("focus_account_token") and self.instance.pk:
+            cleaned["focus_account_token"] = self.instance.focus_account_token
+        return cleaned
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "is_active", "created_at"]
+    form = TenantAdminForm
+    list_display = ["id", "name", "is_active", "masked_focus_account_token", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]
+    readonly_fields = ["masked_focus_account_token"]
+
+    @admin.display(description="Focus account token")
+    def masked_focus_account_token(self, obj: Tenant) -> str:
+        return mask_secret(obj.focus_account_token)
 
     def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
         # Deleting would cascade to its webhook events and endpoints: deactivate it instead.

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from core.api import TenantAPIView
 from core.errors import ApiError
 from core.pagination import paginated
-from tenants import selectors, services
+from tenants import focus_account, selectors, services
 from tenants.models import Environment
 from tenants.serializers import (
     ApiKeyCreatedSerializer,
@@ -18,6 +18,8 @@ from tenants.serializers import (
     ApiKeyOutputSerializer,
     EmpresaInputSerializer,
     EmpresaOutputSerializer,
+    FocusAccountInputSerializer,
+    FocusAccountOutputSerializer,
 )
 
 
@@ -54,8 +56,9 @@ class EmpresaListCreateApi(TenantAPIView):
     def post(self, request: Request) -> Response:
         serializer = EmpresaInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        empresa = services.empresa_create(tenant=self.tenant, data=serializer.validated_data,
-                                          acting_environment=self.environment)
+        with focus_account.announced(request):
+            empresa = services.empresa_create(tenant=self.tenant, data=serializer.validated_data,
+                                              acting_environment=self.environment)
         return Response(EmpresaOutputSerializer(empresa).data, status=status.HTTP_201_CREATED)
 
 
@@ -63,6 +66,8 @@ class EmpresaDetailApi(TenantAPIView):
     @extend_schema(operation_id="empresas_retrieve", responses=EmpresaOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
         empresa = selectors.empresa_get(tenant=self.tenant, pk=pk)
+        with focus_account.announced(request):
+            empresa = services.empresa_sync_from_focus(empresa=empresa)
         return Response(EmpresaOutputSerializer(empresa).data)
 
     @extend_schema(
@@ -74,8 +79,9 @@ class EmpresaDetailApi(TenantAPIView):
         empresa = selectors.empresa_get(tenant=self.tenant, pk=pk)
         serializer = EmpresaInputSerializer(empresa, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        empresa = services.empresa_update(empresa=empresa, data=serializer.validated_data,
-                                          acting_environment=self.environment)
+        with focus_account.announced(request):
+            empresa = services.empresa_update(empresa=empresa, data=serializer.validated_data,
+                                              acting_environment=self.environment)
         return Response(EmpresaOutputSerializer(empresa).data)
 
 
@@ -137,3 +143,28 @@ class ApiKeyRevokeApi(TenantAPIView):
         api_key = selectors.api_key_get(tenant=self.tenant, environment=self.environment, pk=pk)
         api_key = services.api_key_revoke(api_key=api_key)
         return Response(ApiKeyOutputSerializer(api_key).data)
+
+
+class FocusAccountApi(TenantAPIView):
+    """The tenant's Focus account (reseller) token: shown masked, set or removed by a live key.
+
+    It is a production credential (Focus's empresas API exists only in produção), so a test key
+    may read that one is set but not change it.
+    """
+
+    @extend_schema(operation_id="focus_account_retrieve",
+                   responses=FocusAccountOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(FocusAccountOutputSerializer(self.tenant).data)
+
+    @extend_schema(operation_id="focus_account_set", request=FocusAccountInputSerializer,
+                   responses=FocusAccountOutputSerializer)
+    def put(self, request: Request) -> Response:
+        if self.environment != Environment.PRODUCAO:
+            raise ApiError("Only a live key can set the Focus account token.",
+                           code="permission_denied", status_code=status.HTTP_403_FORBIDDEN)
+        serializer = FocusAccountInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant = services.tenant_set_focus_account_token(
+            tenant=self.tenant, token=serializer.validated_data["token"])
+        return Response(FocusAccountOutputSerializer(tenant).data)

@@ -5,6 +5,11 @@ Deliberate differences from Focus (DESIGN.md §1): the token is a tenant API key
 the gateway keeps for the tenant. DELETE disables the company instead of destroying it: its
 notes must stay reachable for the retention period. A key sets only its own environment's
 Focus token, as on the native API (403 ``permissao_negada`` otherwise, nothing written).
+
+Every field of Focus's company is accepted (tenants.focus_fields). With the tenant's Focus
+account token the company is created, changed and read at Focus (tenants.focus_account), and
+Focus's refusals pass through in Focus's shape. Without one the company stays local, and the
+secrets (certificate, passwords, CSC) are not kept: there is nowhere here to install them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from rest_framework.response import Response
 from core.api import FocusAPIView
 from core.errors import ApiError, FocusError, flatten_errors
 from core.params import query_int
-from tenants import selectors, services
+from tenants import focus_account, selectors, services
 from tenants.models import Empresa
 from tenants.serializers import EmpresaInputSerializer, EmpresaOutputSerializer
 
@@ -44,14 +49,36 @@ def _validated(serializer: serializers.Serializer) -> dict:
 
 
 @contextmanager
-def _focus_refusal() -> Iterator[None]:
-    """A key writing the other environment's Focus token: Focus's 403 permissao_negada."""
+def _focus_refusal(request: Request) -> Iterator[None]:
+    """Errors in Focus's words: a key writing the other environment's Focus token is 403
+    permissao_negada; what Focus itself refused (a certificate, a field) passes through."""
     try:
-        yield
+        with focus_account.announced(request):
+            yield
+    except focus_account.FocusAccountRefused as exc:
+        raise FocusError(exc.code, exc.message, status_code=exc.status_code,
+                         erros=exc.erros or None) from None
+    except focus_account.FocusAccountUnavailable as exc:
+        raise FocusError("servico_indisponivel", "Focus NFe indisponível; nada foi alterado. "
+                         "Tente novamente.", status_code=exc.status_code) from None
     except ApiError as exc:
         if exc.code != "permission_denied":
             raise
         raise FocusError("permissao_negada", exc.message, status_code=403) from None
+
+
+def _company_body(request: Request) -> object:
+    """Focus's document describes the body as ``{empresa: {...}}`` and its example as the flat
+    object: accept both."""
+    data = request.data
+    if isinstance(data, dict) and set(data) == {"empresa"} and isinstance(data["empresa"], dict):
+        return data["empresa"]
+    return data
+
+
+def _dry_run(request: Request) -> bool:
+    # Focus's ?dry_run=1: validate (at Focus too, with an account token), create nothing.
+    return request.query_params.get("dry_run") in {"1", "true"}
 
 
 def _get(view: FocusAPIView, pk: str) -> Empresa:
@@ -76,25 +103,32 @@ class EmpresasFacade(FocusAPIView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
-        data = _validated(EmpresaInputSerializer(data=request.data))
-        with _focus_refusal():
+        data = _validated(EmpresaInputSerializer(data=_company_body(request)))
+        dry_run = _dry_run(request)
+        with _focus_refusal(request):
             empresa = services.empresa_create(tenant=self.tenant, data=data,
-                                              acting_environment=self.environment)
-        return Response(EmpresaOutputSerializer(empresa).data, status=status.HTTP_201_CREATED)
+                                              acting_environment=self.environment,
+                                              dry_run=dry_run)
+        return Response(EmpresaOutputSerializer(empresa).data,
+                        status=status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED)
 
 
 class EmpresaFacade(FocusAPIView):
     @extend_schema(exclude=True)
     def get(self, request: Request, pk: str) -> Response:
-        return Response(EmpresaOutputSerializer(_get(self, pk)).data)
+        with _focus_refusal(request):
+            empresa = services.empresa_sync_from_focus(empresa=_get(self, pk))
+        return Response(EmpresaOutputSerializer(empresa).data)
 
     @extend_schema(exclude=True)
     def put(self, request: Request, pk: str) -> Response:
         empresa = _get(self, pk)
-        data = _validated(EmpresaInputSerializer(empresa, data=request.data, partial=True))
-        with _focus_refusal():
+        data = _validated(EmpresaInputSerializer(empresa, data=_company_body(request),
+                                                 partial=True))
+        with _focus_refusal(request):
             empresa = services.empresa_update(empresa=empresa, data=data,
-                                              acting_environment=self.environment)
+                                              acting_environment=self.environment,
+                                              dry_run=_dry_run(request))
         return Response(EmpresaOutputSerializer(empresa).data)
 
     @extend_schema(exclude=True)

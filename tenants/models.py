@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from core.crypto import EncryptedTextField, mask_secret, secret_fingerprint
 from core.documents import UF_IBGE
@@ -24,6 +26,9 @@ class Tenant(models.Model):
     is_active = models.BooleanField(default=True)
     # Requests per minute through our API; empty means FG_TENANT_RATE_LIMIT.
     rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # Focus's account (reseller) token: with it the tenant's companies are created, changed and
+    # read at Focus's /v2/empresas (tenants.focus_account). Encrypted; never shown but masked.
+    focus_account_token = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -31,6 +36,10 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def focus_account_token_masked(self) -> str:
+        return mask_secret(self.focus_account_token)
 
 
 class ApiKey(models.Model):
@@ -126,6 +135,8 @@ class Empresa(models.Model):
     focus_empresa_id = models.CharField(max_length=40, blank=True)
     certificado_valido_de = models.DateTimeField(null=True, blank=True)
     certificado_valido_ate = models.DateTimeField(null=True, blank=True)
+    # Focus's other company settings (tenants.focus_fields), as sent; never a secret.
+    focus_settings = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -184,6 +195,12 @@ class Empresa(models.Model):
     @property
     def documento(self) -> str:
         return self.cnpj or self.cpf
+
+    def certificate_expired(self, now: datetime | None = None) -> bool:
+        """Past its certificate's validity, as Focus last told us (unknown: not expired)."""
+        if self.certificado_valido_ate is None:
+            return False
+        return self.certificado_valido_ate <= (now or timezone.now())
 
     def enabled_for(self, doc_type: str) -> bool:
         return self.is_active and bool(getattr(self, f"habilita_{doc_type}", False))

@@ -7,11 +7,15 @@ from rest_framework import serializers
 from core.crypto import mask_secret
 from core.documents import UF_IBGE, is_valid_cnpj, is_valid_cpf, is_valid_municipio, normalize
 from core.serializers import StrictSerializer
+from tenants import focus_fields
 from tenants.models import ApiKey, Empresa, Environment, RegimeTributario
 
 
 class EmpresaInputSerializer(StrictSerializer):
-    """Company input with Focus's empresas field names. Tokens are write-only."""
+    """Company input with Focus's empresas field names, all of them (tenants.focus_fields).
+
+    Tokens, the certificate and the other secrets are write-only.
+    """
 
     cnpj = serializers.CharField(required=False, allow_blank=True, max_length=18)
     cpf = serializers.CharField(required=False, allow_blank=True, max_length=14)
@@ -44,6 +48,11 @@ class EmpresaInputSerializer(StrictSerializer):
     )
     certificado_valido_de = serializers.DateTimeField(required=False, allow_null=True)
     certificado_valido_ate = serializers.DateTimeField(required=False, allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        focus_fields.declare(fields)
+        return fields
 
     def validate_cnpj(self, value: str) -> str:
         cnpj = normalize(value)
@@ -100,6 +109,17 @@ class EmpresaOutputSerializer(serializers.ModelSerializer):
     def get_token_homologacao(self, obj: Empresa) -> str:
         return mask_secret(obj.token_homologacao)
 
+    def to_representation(self, instance: Empresa) -> dict[str, Any]:
+        # Focus's other fields, flat as Focus answers them; NFSe Nacional per environment.
+        data = super().to_representation(instance)
+        settings = instance.focus_settings or {}
+        for name in ("habilita_nfsen_producao", "habilita_nfsen_homologacao"):
+            data[name] = settings.get(name, instance.habilita_nfsen)
+        for name in (*focus_fields.SETTING_FIELDS, *focus_fields.MASKED_ANSWER_FIELDS,
+                     *focus_fields.CERTIFICATE_ANSWER_FIELDS):
+            data.setdefault(name, settings.get(name))
+        return data
+
     def get_token_producao(self, obj: Empresa) -> str:
         return mask_secret(obj.token_producao)
 
@@ -130,3 +150,19 @@ class ApiKeyCreatedSerializer(ApiKeyOutputSerializer):
     def get_key(self, obj: ApiKey) -> str:
         # The raw key travels in the serializer context: this answer is the only place it shows.
         return self.context["raw_key"]
+
+
+class FocusAccountInputSerializer(StrictSerializer):
+    # "" removes it: the tenant's companies then stay local.
+    token = serializers.CharField(allow_blank=True, max_length=200, write_only=True)
+
+
+class FocusAccountOutputSerializer(serializers.Serializer):
+    configured = serializers.SerializerMethodField()
+    token = serializers.SerializerMethodField()
+
+    def get_configured(self, obj: Any) -> bool:
+        return bool(obj.focus_account_token)
+
+    def get_token(self, obj: Any) -> str:
+        return mask_secret(obj.focus_account_token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import string
 from dataclasses import dataclass
@@ -13,9 +14,15 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from core import cache as shared_cache
+from core.crypto import mask_secret
 from core.errors import ApiError, Conflict
+from tenants import focus_account, focus_fields
 from tenants.models import ApiKey, Empresa, Environment, Tenant
+
+logger = logging.getLogger("tenants")
 
 _ALPHABET = string.ascii_letters + string.digits
 _PUBLIC_ID_LENGTH = 12
@@ -177,41 +184,227 @@ def _check_credentials_writable(*, data: dict[str, Any], acting_environment: str
 
 _FOCUS_FIELDS = {"token_homologacao", "token_producao", "habilita_nfe", "habilita_nfce",
                  "habilita_nfse", "habilita_nfsen", "cnpj", "cpf"}
+# Our columns that are not Focus fields, or that only Focus answers: never sent to Focus.
+_NOT_SENT = {"token_homologacao", "token_producao", "certificado_valido_de",
+             "certificado_valido_ate", "focus_empresa_id", "habilita_nfsen"}
+# A create whose outcome at Focus is unknown: the next create reads by document first.
+_IN_DOUBT_SECONDS = 7 * 24 * 3600
+
+
+def _kept_settings(current: dict[str, Any], given: dict[str, Any],
+                   secrets: dict[str, Any]) -> dict[str, Any]:
+    merged = {**current, **given}
+    for name in focus_fields.MASKED_ANSWER_FIELDS:
+        if secrets.get(name):
+            merged[name] = mask_secret(secrets[name])  # that one is set; never the CSC itself
+    return merged
+
+
+def _apply_nfsen(empresa: Empresa, given: dict[str, Any]) -> bool:
+    """Focus's two NFSe Nacional flags decide our one; True when it changed."""
+    if focus_fields.nfsen_enabled(given) is None:
+        return False
+    enabled = bool(focus_fields.nfsen_enabled(empresa.focus_settings))
+    if enabled == empresa.habilita_nfsen:
+        return False
+    empresa.habilita_nfsen = enabled
+    return True
+
+
+def _focus_payload(empresa: Empresa, own: list[str], settings: dict[str, Any],
+                   secrets: dict[str, Any]) -> dict[str, Any]:
+    """What Focus is sent: the given fields under Focus's names, the secrets passed through."""
+    payload = {name: getattr(empresa, name) for name in own if name not in _NOT_SENT}
+    if "habilita_nfsen" in own:
+        payload.setdefault("habilita_nfsen_producao", empresa.habilita_nfsen)
+        payload.setdefault("habilita_nfsen_homologacao", empresa.habilita_nfsen)
+    return {**payload, **settings, **secrets}
+
+
+def _learn(empresa: Empresa, answer: dict[str, Any], *, with_tokens: bool) -> list[str]:
+    """Take from Focus's company answer its id, tokens and certificate; the fields changed."""
+    changed = []
+    if with_tokens and answer.get("id") not in (None, ""):
+        empresa.focus_empresa_id = str(answer["id"])
+        changed.append("focus_empresa_id")
+    for environment in Environment.values:
+        token = answer.get(f"token_{environment}")
+        if with_tokens and token:
+            setattr(empresa, f"token_{environment}", str(token))
+            changed.append(f"token_{environment}")
+    for name in ("certificado_valido_de", "certificado_valido_ate"):
+        if name in answer:
+            value = parse_datetime(str(answer[name])) if answer[name] else None
+            setattr(empresa, name, value)
+            changed.append(name)
+    settings = dict(empresa.focus_settings)
+    for name in focus_fields.CERTIFICATE_ANSWER_FIELDS:
+        if name in answer:
+            settings[name] = answer[name]
+    for name in focus_fields.MASKED_ANSWER_FIELDS:
+        if answer.get(name):
+            settings[name] = mask_secret(str(answer[name]))
+    if settings != empresa.focus_settings:
+        empresa.focus_settings = settings
+        changed.append("focus_settings")
+    return changed
+
+
+def _in_doubt_key(empresa: Empresa) -> str:
+    return f"fg:empresa-create-in-doubt:{empresa.tenant_id}:{empresa.documento}"
+
+
+def _create_at_focus(gateway: focus_account.EmpresasGateway, empresa: Empresa,
+                     payload: dict[str, Any]) -> dict[str, Any]:
+    """POST the company to Focus once; after an unknown outcome, read by document first.
+
+    Focus may have created the company when its answer was lost (a timeout mid-create), so
+    the next step is always ``GET /v2/empresas?cnpj=`` and a second POST only when that read
+    finds nothing: never two companies at Focus. When even that read fails, the doubt is
+    remembered, and the tenant's next create of the same document starts with the read.
+    """
+    key = _in_doubt_key(empresa)
+    try:
+        if shared_cache.get(key):  # an earlier create of this company ended in doubt
+            found = _find(gateway, empresa)
+            if found is not None:
+                return found
+        return _with_tokens(gateway, gateway.create(payload, dry_run=False))
+    except focus_account.FocusAccountInDoubt:
+        shared_cache.set(key, True, timeout=_IN_DOUBT_SECONDS)
+        try:
+            found = _find(gateway, empresa)
+            if found is not None:
+                return found
+            return _with_tokens(gateway, gateway.create(payload, dry_run=False))
+        except focus_account.FocusAccountInDoubt:
+            raise focus_account.FocusAccountUnavailable() from None
+
+
+def _dry_run_at_focus(gateway: focus_account.EmpresasGateway,
+                      payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return gateway.create(payload, dry_run=True)
+    except focus_account.FocusAccountInDoubt:
+        raise focus_account.FocusAccountUnavailable() from None  # a dry run creates nothing
+
+
+def _find(gateway: focus_account.EmpresasGateway, empresa: Empresa) -> dict[str, Any] | None:
+    found = gateway.find(cnpj=empresa.cnpj, cpf=empresa.cpf)
+    return None if found is None else gateway.get(str(found["id"]))
+
+
+def _with_tokens(gateway: focus_account.EmpresasGateway, answer: dict[str, Any]) -> dict:
+    # Focus documents the tokens on the consulta; a create answer may carry them empty.
+    if answer.get("token_producao") or answer.get("token_homologacao") or not answer.get("id"):
+        return answer
+    return gateway.get(str(answer["id"]))
 
 
 def empresa_create(*, tenant: Tenant, data: dict[str, Any],
-                   acting_environment: str | None = None) -> Empresa:
+                   acting_environment: str | None = None, dry_run: bool = False) -> Empresa:
     """Create a company from validated data (see EmpresaInputSerializer).
 
     ``acting_environment`` is the environment of the API key asking, None for operators.
+    With the tenant's Focus account token the company is created at Focus first, inside the
+    transaction that holds the local row: a refusal, a timeout or a 429 leaves no row here.
+    ``dry_run`` checks everything (at Focus too, with ``dry_run=1``) and writes nothing; the
+    answer has no id.
     """
     _check_credentials_writable(data=data, acting_environment=acting_environment)
-    values = {key: value for key, value in data.items() if key in EMPRESA_WRITABLE_FIELDS}
-    empresa = Empresa(tenant=tenant, **values)
+    own, settings, secrets = focus_fields.split(data)
+    values = {key: value for key, value in own.items() if key in EMPRESA_WRITABLE_FIELDS}
+    empresa = Empresa(tenant=tenant, **values,
+                      focus_settings=_kept_settings({}, settings, secrets))
+    _apply_nfsen(empresa, settings)
+    gateway = focus_account.gateway_for(tenant)
     try:
+        # A Focus call inside a transaction: it holds the (tenant, cnpj) row so a concurrent
+        # create of the same company waits here and then fails, instead of a second POST.
         with transaction.atomic():
             empresa.save()
+            if gateway is not None:
+                payload = _focus_payload(empresa, list(values), settings, secrets)
+                if dry_run:
+                    _learn(empresa, _dry_run_at_focus(gateway, payload), with_tokens=False)
+                else:
+                    _learn(empresa, _create_at_focus(gateway, empresa, payload),
+                           with_tokens=True)
+                    empresa.save()
+                    shared_cache.delete(_in_doubt_key(empresa))
+            if dry_run:
+                transaction.set_rollback(True)
     except IntegrityError as exc:
         # The constraints are the guard against two concurrent creates, not a pre-check.
         raise _write_error(exc, empresa) from exc
+    if dry_run:
+        empresa.pk = None  # nothing was created
+        return empresa
     _focus_setup_changed(empresa)
     return empresa
 
 
 def empresa_update(*, empresa: Empresa, data: dict[str, Any],
-                   acting_environment: str | None = None) -> Empresa:
+                   acting_environment: str | None = None, dry_run: bool = False) -> Empresa:
+    """Change a company; one provisioned at Focus is changed there first (same transaction)."""
     _check_credentials_writable(data=data, acting_environment=acting_environment)
-    changed = [key for key in data if key in EMPRESA_WRITABLE_FIELDS]
+    own, settings, secrets = focus_fields.split(data)
+    changed = [key for key in own if key in EMPRESA_WRITABLE_FIELDS]
     for key in changed:
-        setattr(empresa, key, data[key])
+        setattr(empresa, key, own[key])
+    empresa.focus_settings = _kept_settings(empresa.focus_settings, settings, secrets)
+    if _apply_nfsen(empresa, settings):
+        changed.append("habilita_nfsen")
+    gateway = focus_account.gateway_for(empresa.tenant) if empresa.focus_empresa_id else None
     try:
         with transaction.atomic():
-            empresa.save(update_fields=[*changed, "updated_at"])
+            if gateway is not None:
+                payload = _focus_payload(empresa, changed, settings, secrets)
+                try:
+                    answer = gateway.update(empresa.focus_empresa_id, payload, dry_run=dry_run)
+                except focus_account.FocusAccountInDoubt:
+                    # A PUT carries the same fields when repeated: the tenant may simply retry.
+                    raise focus_account.FocusAccountUnavailable() from None
+                changed += _learn(empresa, answer, with_tokens=not dry_run)
+            empresa.save(update_fields=[*set(changed), "focus_settings", "updated_at"])
+            if dry_run:
+                transaction.set_rollback(True)
     except IntegrityError as exc:
         raise _write_error(exc, empresa) from exc
-    if _FOCUS_FIELDS & set(changed):
+    if not dry_run and _FOCUS_FIELDS & set(changed):
         _focus_setup_changed(empresa)
     return empresa
+
+
+def empresa_sync_from_focus(*, empresa: Empresa) -> Empresa:
+    """Read a company provisioned at Focus and keep what Focus says (tokens, certificate)."""
+    gateway = focus_account.gateway_for(empresa.tenant) if empresa.focus_empresa_id else None
+    if gateway is None:
+        return empresa
+    try:
+        answer = gateway.get(empresa.focus_empresa_id)
+    except (focus_account.FocusAccountInDoubt, focus_account.FocusAccountUnavailable,
+            focus_account.FocusAccountRateLimited, focus_account.FocusAccountRefused) as exc:
+        # A read must not fail because Focus does: answer what we hold, learn next time.
+        logger.warning("empresa %s not read at Focus: %s", empresa.pk, type(exc).__name__)
+        return empresa
+    changed = _learn(empresa, answer, with_tokens=True)
+    if changed:
+        try:
+            with transaction.atomic():
+                empresa.save(update_fields=[*changed, "updated_at"])
+        except IntegrityError as exc:
+            raise _write_error(exc, empresa) from exc
+        if {"token_homologacao", "token_producao"} & set(changed):
+            _focus_setup_changed(empresa)
+    return empresa
+
+
+def tenant_set_focus_account_token(*, tenant: Tenant, token: str) -> Tenant:
+    """Set (or, with "", remove) the tenant's Focus account token. Stored encrypted."""
+    tenant.focus_account_token = token
+    tenant.save(update_fields=["focus_account_token"])
+    return tenant
 
 
 def empresa_set_active(*, empresa: Empresa, active: bool) -> Empresa:

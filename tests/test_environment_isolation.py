@@ -37,7 +37,7 @@ from storage import selectors as storage_selectors
 from storage.models import Artifact
 from tenants.models import ApiKey, Empresa, Environment
 from tenants.services import api_key_create
-from tests.conftest import OTHER_CNPJ, Actor, key_client
+from tests.conftest import OTHER_CNPJ, Actor, key_client, live_client
 from webhooks import services as webhook_services
 from webhooks.models import Delivery, Endpoint, Event
 
@@ -301,12 +301,14 @@ SHARED: dict[tuple[str, str], str] = {
     ("api/v1/empresas/<int:pk>", "GET"): "a company is shared; tokens are masked",
     ("api/v1/empresas/<int:pk>/disable", "POST"): "a company is shared by both environments",
     ("api/v1/empresas/<int:pk>/enable", "POST"): "a company is shared by both environments",
+    ("api/v1/focus-account", "GET"): "the tenant's account token, masked, is tenant-wide",
 }
 
 # Routes whose attack is a behaviour of its own, tested below by name.
 ELSEWHERE: dict[tuple[str, str], str] = {
     ("api/v1/webhook-endpoints", "POST"):
         "test_an_endpoint_has_the_creating_keys_environment_and_hears_only_it",
+    ("api/v1/focus-account", "PUT"): "test_only_a_live_key_sets_the_focus_account_token",
 }
 
 DIRECTIONS = [
@@ -470,3 +472,15 @@ def test_a_key_sets_its_own_environments_token(world: World, environment: str) -
     assert Empresa.objects.get(pk=world.empresa.pk).focus_token(environment) == \
         "rotated-token-9876"
 
+
+
+def test_only_a_live_key_sets_the_focus_account_token(actor: Actor) -> None:
+    # Focus's empresas API is produção only: its account token is a production credential.
+    refused = actor.client.put("/api/v1/focus-account", {"token": "acct-secret-123456"},
+                               format="json")
+    assert refused.status_code == 403
+    actor.tenant.refresh_from_db()
+    assert actor.tenant.focus_account_token == ""
+    live = live_client(actor.tenant)
+    assert live.put("/api/v1/focus-account", {"token": "acct-secret-123456"},
+                    format="json").status_code == 200

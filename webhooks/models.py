@@ -36,6 +36,10 @@ class EventType(models.TextChoices):
     NOTE_RESENT = "note.resent"
     # An endpoint was switched off by the gateway (kept failing, or answered 410).
     ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    # A company's certificate expires in 30, 15, 7 or 1 day(s) (webhooks.certificates).
+    CERTIFICATE_EXPIRING = "empresa.certificate_expiring"
+    # ... or has expired: the gateway now refuses its emissions (Focus's certificado_vencido).
+    CERTIFICATE_EXPIRED = "empresa.certificate_expired"
     # POST /api/v1/webhook-endpoints/<id>/test; never in the event feed.
     TEST = "webhook.test"
 
@@ -259,3 +263,30 @@ class EndpointChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.by or 'gateway'} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CertificateNotice(models.Model):
+    """One certificate warning published: at most one per company, validity date and threshold.
+
+    The unique constraint is what makes the periodic task idempotent: a second run (or two
+    workers at once) finds the row and publishes nothing. A renewed certificate has another
+    ``valido_ate``, so its warnings start over.
+    """
+
+    empresa = models.ForeignKey(Empresa, on_delete=models.CASCADE,
+                                related_name="certificate_notices")
+    valido_ate = models.DateTimeField()
+    # Days before expiry the warning is for (30, 15, 7, 1); 0 is "expired".
+    threshold_days = models.PositiveSmallIntegerField()
+    event = models.ForeignKey(Event, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["empresa", "valido_ate", "threshold_days"],
+                                    name="certificate_notice_once"),
+        ]
+
+    def __str__(self) -> str:
+        return (f"empresa {self.empresa_id}: {self.threshold_days}d before "
+                f"{self.valido_ate:%Y-%m-%d}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from webhooks import services
+from webhooks import certificates, services
 
 # Bounded: one attempt is at most FG_WEBHOOKS_TIMEOUT of HTTP plus bookkeeping.
 _DELIVER_LIMIT = int(settings.FG_WEBHOOKS_TIMEOUT) + 20
@@ -27,3 +27,10 @@ def deliver(delivery_id: int, claim_token: str) -> str:
     if outcome.status == "succeeded" and outcome.endpoint_id is not None:
         services.endpoint_drain(endpoint_id=outcome.endpoint_id)
     return outcome.status
+
+
+@shared_task(name="webhooks.tasks.certificate_notices", queue="webhooks", time_limit=300,
+             soft_time_limit=280, ignore_result=True)
+def certificate_notices() -> int:
+    """Beat, hourly: publish the certificate warnings that are due (idempotent)."""
+    return certificates.certificate_notices_publish()

@@ -110,7 +110,10 @@ def test_certificate_fields(focus: Callable[..., httpx.Client]) -> None:
         json={"arquivo_certificado_base64": cert, "senha_certificado": "SANDBOX:SENHA_ERRADA"},
     )
     assert wrong.status_code == 422
-    assert wrong.json()["erros"][0]["campo"] == "senha_certificado"
+    erro = wrong.json()["erros"][0]
+    assert erro["campo"] == "arquivo_certificado_base64"
+    assert erro["codigo"] == "erro_validacao"
+    assert "verifique se a senha" in erro["mensagem"]
 
 
 def test_alphanumeric_cnpj_is_accepted(focus: Callable[..., httpx.Client]) -> None:

@@ -5,7 +5,9 @@ import re
 
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 
+from tenants import services
 from tenants.models import ApiKey, Empresa, Tenant
 from tenants.services import api_key_authenticate
 from tests.conftest import Actor
@@ -27,6 +29,29 @@ def test_admin_never_shows_plain_focus_tokens(actor: Actor, make_empresa, client
     change = staff.get(f"/admin/tenants/empresa/{empresa.pk}/change/").content.decode()
     assert "focus-prod-token-abcdef" not in change
     assert "focus-homolog-token-123456" not in change
+
+
+def test_admin_masks_the_focus_account_token_and_keeps_it_when_left_empty(
+        actor: Actor, client) -> None:
+    services.tenant_set_focus_account_token(tenant=actor.tenant, token="acct-token-secret-9876")
+    staff = _staff_client(client)
+    listing = staff.get("/admin/tenants/tenant/").content.decode()
+    assert "acct-token-secret-9876" not in listing
+    assert "••••9876" in listing
+    url = f"/admin/tenants/tenant/{actor.tenant.pk}/change/"
+    assert "acct-token-secret-9876" not in staff.get(url).content.decode()
+    saved = staff.post(url, {"name": "Renamed", "is_active": "on", "focus_account_token": ""})
+    assert saved.status_code == 302
+    actor.tenant.refresh_from_db()
+    assert actor.tenant.name == "Renamed"
+    assert actor.tenant.focus_account_token == "acct-token-secret-9876"
+    # Encrypted at rest: the column holds ciphertext, not the token.
+    raw = Tenant.objects.filter(pk=actor.tenant.pk).values_list("focus_account_token", flat=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT focus_account_token FROM tenants_tenant WHERE id = %s",
+                       [actor.tenant.pk])
+        assert "acct-token-secret-9876" not in cursor.fetchone()[0]
+    assert list(raw) == ["acct-token-secret-9876"]
 
 
 def test_admin_creates_a_key_and_shows_its_secret_once(actor: Actor, client) -> None:

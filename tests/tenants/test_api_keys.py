@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from tenants.models import ApiKey, Environment
 from tenants.services import api_key_authenticate, api_key_create, api_key_revoke
-from tests.conftest import Actor, basic, make_actor
+from tests.conftest import Actor, basic, live_client, make_actor
 
 
 def test_only_a_hash_of_the_key_is_stored(actor: Actor) -> None:
@@ -123,3 +123,13 @@ def test_inactive_tenant_keys_do_not_authenticate(actor: Actor) -> None:
     actor.tenant.is_active = False
     actor.tenant.save()
     assert actor.client.get("/api/v1/empresas").status_code == 401
+
+
+def test_focus_account_token_is_answered_masked(actor: Actor) -> None:
+    live = live_client(actor.tenant)
+    assert live.get("/api/v1/focus-account").json() == {"configured": False, "token": ""}
+    set_ = live.put("/api/v1/focus-account", {"token": "acct-token-secret-9876"}, format="json")
+    assert set_.json() == {"configured": True, "token": "••••9876"}
+    assert actor.client.get("/api/v1/focus-account").json()["token"] == "••••9876"
+    cleared = live.put("/api/v1/focus-account", {"token": ""}, format="json")
+    assert cleared.json()["configured"] is False
