@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.constraints import PostgresExclusionConstraint
 from core.crypto import EncryptedTextField, mask_secret, secret_fingerprint
 from core.documents import UF_IBGE
 
@@ -161,7 +161,7 @@ class Empresa(models.Model):
             # several CNPJs. Excluded rows: same fingerprint, different tenant. The constraint,
             # not a read first, is what stops two tenants registering it at the same moment.
             *[
-                ExclusionConstraint(
+                PostgresExclusionConstraint(
                     name=f"empresa_token_{environment}_one_tenant",
                     expressions=[
                         (f"token_{environment}_fingerprint", RangeOperators.EQUAL),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import django.contrib.postgres.constraints
 from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations, models
 
+from core.constraints import PostgresExclusionConstraint
 from core.crypto import secret_fingerprint
 
 ENVIRONMENTS = ("homologacao", "producao")
@@ -62,10 +62,10 @@ class Migration(migrations.Migration):
         migrations.RunPython(fill_fingerprints, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='empresa',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('token_homologacao_fingerprint', ''), _negated=True), expressions=[('token_homologacao_fingerprint', '='), ('tenant', '<>')], name='empresa_token_homologacao_one_tenant'),
+            constraint=PostgresExclusionConstraint(condition=models.Q(('token_homologacao_fingerprint', ''), _negated=True), expressions=[('token_homologacao_fingerprint', '='), ('tenant', '<>')], name='empresa_token_homologacao_one_tenant'),
         ),
         migrations.AddConstraint(
             model_name='empresa',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('token_producao_fingerprint', ''), _negated=True), expressions=[('token_producao_fingerprint', '='), ('tenant', '<>')], name='empresa_token_producao_one_tenant'),
+            constraint=PostgresExclusionConstraint(condition=models.Q(('token_producao_fingerprint', ''), _negated=True), expressions=[('token_producao_fingerprint', '='), ('tenant', '<>')], name='empresa_token_producao_one_tenant'),
         ),
     ]
