@@ -17,7 +17,8 @@ import logging
 import re
 import secrets
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -27,104 +28,23 @@ from django.db import IntegrityError, transaction
 from core.documents import normalize
 from core.errors import FocusError
 from core.parsers import json_depth
-from fiscal import services
-from fiscal.focus import budget
+from fiscal import inline, services
 from fiscal.focus.client import (
     FocusClient,
-    FocusMalformed,
+    FocusFile,
     FocusNotFound,
     FocusRateLimited,
     FocusRejected,
     FocusUnavailable,
     FocusUpstreamError,
-    RawAnswer,
 )
+from fiscal.inline import Answer, focus_client_for, in_doubt_body, not_sent_error
 from fiscal.models import NextAction, Note, NoteEvent, NoteStatus
 from fiscal.render import note_consulta
 from fiscal.validation import emitter_document, validate_document, validate_ref
 from tenants.models import ApiKey, Empresa, Tenant
 
 logger = logging.getLogger("fiscal.extras")
-
-
-# --- shared by the synchronous operations ------------------------------------------------------
-
-def inline_timeout() -> float:
-    """Deadline of a Focus call made inside the tenant's request."""
-    return float(getattr(settings, "FG_OPERATION_INLINE_TIMEOUT", 15.0))
-
-
-def focus_client_for(*, empresa: Empresa, environment: str) -> FocusClient:
-    token = empresa.focus_token(environment)
-    if not token:
-        # Our configuration, not the tenant's request: say so in Focus's words.
-        raise FocusError(
-            "permissao_negada",
-            f"Empresa sem token Focus para o ambiente {environment}.",
-            status_code=403,
-        )
-    return FocusClient(environment=environment, token=token, timeout=inline_timeout())
-
-
-def acquire_budget(*, client: FocusClient, tenant: Tenant) -> None:
-    """Take one urgent request from the Focus token's shared budget, or refuse like Focus."""
-    decision = budget.acquire(fingerprint=client.fingerprint, tenant_id=tenant.pk, urgent=True)
-    if not decision.allowed:
-        raise rate_limited(decision.retry_after)
-
-
-def observe(client: FocusClient, rate_limit: Any) -> None:
-    if rate_limit is not None:
-        budget.observe(fingerprint=client.fingerprint, remaining=rate_limit.remaining,
-                       reset=rate_limit.reset)
-
-
-class RateLimitedError(FocusError):
-    """429 in Focus's shape, with the wait in Retry-After."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(
-            "limite_requisicoes",
-            "Limite de requisições por minuto excedido. Tente novamente em instantes.",
-            status_code=429,
-        )
-        self.retry_after = max(1, round(retry_after))
-
-
-def rate_limited(retry_after: float) -> RateLimitedError:
-    return RateLimitedError(retry_after)
-
-
-def not_sent_error(exc: FocusUpstreamError) -> FocusError:
-    """Nothing reached Focus (refused connection, 429 already handled): safe to try again."""
-    logger.warning("Focus call not sent: %s", exc)
-    return FocusError(
-        "servico_indisponivel",
-        "Focus NFe indisponível no momento; nada foi enviado. Tente novamente.",
-        status_code=503,
-    )
-
-
-def in_doubt_body(mensagem: str, **extra: Any) -> dict[str, Any]:
-    """The 202 answer after an ambiguous call (sent, outcome unknown).
-
-    ``processando_autorizacao`` is Focus's own word for "not decided yet", so a client written
-    for Focus treats it like an NFe still being processed; ``mensagem`` says what to do next.
-    """
-    return {"status": NoteStatus.PROCESSANDO.value, "mensagem": mensagem, **extra}
-
-
-# --- raw (non-JSON) Focus calls ------------------------------------------------------------------
-
-def _json_answer(answer: RawAnswer) -> dict[str, Any]:
-    try:
-        body = json.loads(answer.content) if answer.content else {}
-    except ValueError:
-        raise FocusMalformed(f"Focus answered {answer.status_code} with a body that is not JSON"
-                             ) from None
-    if not isinstance(body, dict):
-        raise FocusMalformed(f"Focus answered {answer.status_code} with a non-object JSON")
-    return body
 
 
 # --- NFe XML ---------------------------------------------------------------------------------
@@ -172,16 +92,6 @@ def parse_nfe_xml(raw: bytes) -> NFeXml:
 
 # --- importação --------------------------------------------------------------------------------
 
-@dataclass
-class Answer:
-    """What the facade renders: Focus's status code and body (JSON) for the tenant."""
-
-    status_code: int
-    body: dict[str, Any]
-    note: Note | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 def _rewrite(note: Note, body: dict[str, Any]) -> dict[str, Any]:
     """Focus's own answer, with our ref and our file paths (as the emission facade does)."""
     rendered = note_consulta(note)
@@ -201,19 +111,14 @@ def importacao_request(*, api_key: ApiKey, ref: str | None, xml: bytes) -> Answe
     empresa = services.empresa_for_document(tenant=tenant, doc_type="nfe",
                                             document=parsed.emitente)
     client = focus_client_for(empresa=empresa, environment=api_key.environment)
-    acquire_budget(client=client, tenant=tenant)
     note, token = _importacao_persist(api_key=api_key, empresa=empresa, ref=ref, xml=xml,
                                       chave=parsed.chave)
     try:
-        answer = client.request_raw("POST", "/v2/nfe/importacao",
-                             params={"ref": note.upstream_ref}, content=xml,
-                             content_type="application/xml")
-        observe(client, answer.rate_limit)
-        body = _json_answer(answer)
+        answer = client.import_xml(note.upstream_ref, xml)
+        body = answer.data
     except FocusRateLimited as exc:
-        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
         _importacao_failed(note, token, exc, "Focus refused the import for its rate limit")
-        raise rate_limited(exc.retry_after) from None
+        raise not_sent_error(exc) from None
     except FocusUnavailable as exc:
         if exc.sent:
             return _importacao_in_doubt(note, token, exc)
@@ -351,7 +256,7 @@ def _parse_json_body(raw: bytes) -> Any:
     return data
 
 
-def danfe_preview(*, api_key: ApiKey, body: bytes) -> RawAnswer:
+def danfe_preview(*, api_key: ApiKey, body: bytes) -> FocusFile:
     """Focus renders a DANFe of a note that is not issued (stateless): its PDF, passed on."""
     is_xml = body.lstrip().startswith(b"<")
     if is_xml:
@@ -363,34 +268,26 @@ def danfe_preview(*, api_key: ApiKey, body: bytes) -> RawAnswer:
     empresa = services.empresa_for_document(tenant=api_key.tenant, doc_type="nfe",
                                             document=document)
     client = focus_client_for(empresa=empresa, environment=api_key.environment)
-    acquire_budget(client=client, tenant=api_key.tenant)
-    try:
-        answer = _stateless_call(client, "POST", "/v2/nfe/danfe", content=body,
-                                 content_type=content_type)
-    except FocusRejected as exc:  # Focus's validation of the note: its answer, as it gave it
-        return _json_raw(exc.status_code, exc.body)
+    answer = _stateless(lambda: client.danfe_preview(body, content_type=content_type))
     logger.info("danfe preview: tenant %s empresa %s (%s) %s bytes", api_key.tenant_id,
                 empresa.pk, "xml" if is_xml else "json", len(answer.content))
     return answer
 
 
-def _stateless_call(client: FocusClient, method: str, path: str, **kwargs: Any) -> RawAnswer:
+def _unanswered(exc: FocusUpstreamError) -> FocusFile:
+    raise FocusError(
+        "servico_indisponivel",
+        "Focus NFe não respondeu a tempo. Nada foi guardado; tente novamente.",
+        status_code=503,
+    ) from None
+
+
+def _stateless(request: Callable[[], FocusFile], *,
+               in_doubt: Callable[[FocusUpstreamError], FocusFile] = _unanswered) -> FocusFile:
     """A call with nothing to keep: Focus's refusals pass through, failures become 429/503."""
-    try:
-        answer = client.request_raw(method, path, **kwargs)
-    except FocusRateLimited as exc:
-        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
-        raise rate_limited(exc.retry_after) from None
-    except FocusRejected:
-        raise
-    except FocusUpstreamError as exc:
-        raise not_sent_error(exc) if not exc.sent else FocusError(
-            "servico_indisponivel",
-            "Focus NFe não respondeu a tempo. Nada foi guardado; tente novamente.",
-            status_code=503,
-        ) from None
-    observe(client, answer.rate_limit)
-    return answer
+    return inline.call(request, answered=lambda answer: answer,
+                       refused=lambda exc: _json_raw(exc.status_code, exc.body),
+                       in_doubt=in_doubt)
 
 
 # --- lotes RPS (NFSe por arquivo) ---------------------------------------------------------------
@@ -413,44 +310,32 @@ def _lote_document(data: Any) -> str:
     return emitter_document("nfse", data)[1]
 
 
-def lote_create(*, api_key: ApiKey, ref: str | None, body: bytes) -> RawAnswer:
+def lote_create(*, api_key: ApiKey, ref: str | None, body: bytes) -> FocusFile:
     ref = validate_ref(ref)
     data = _parse_json_body(body)
     empresa = services.empresa_for_document(tenant=api_key.tenant, doc_type="nfse",
                                             document=_lote_document(data))
     client = focus_client_for(empresa=empresa, environment=api_key.environment)
-    acquire_budget(client=client, tenant=api_key.tenant)
     upstream_ref = lote_upstream_ref(tenant=api_key.tenant, environment=api_key.environment,
                                      ref=ref)
-    try:
-        answer = client.request_raw("POST", "/v2/lotes_rps", params={"ref": upstream_ref},
-                             content=json.dumps(data).encode(), content_type="application/json")
-    except FocusUpstreamError as exc:
-        if isinstance(exc, FocusRejected) or not exc.sent or isinstance(exc, FocusRateLimited):
-            return _stateless_failure(client, exc)
+
+    def in_doubt(exc: FocusUpstreamError) -> FocusFile:
         # Focus may have generated the file: reading it is safe, sending again is not (it
         # would number the RPS again).
         logger.warning("lote %s of tenant %s in doubt: %s", ref, api_key.tenant_id, exc)
         return _json_raw(202, in_doubt_body(
             f"O lote pode ter sido gerado; consulte GET /v2/lotes_rps/{ref} antes de reenviar.",
             ref=ref))
-    observe(client, answer.rate_limit)
-    logger.info("lote %s of tenant %s generated (empresa %s)", ref, api_key.tenant_id,
-                empresa.pk)
+
+    answer = _stateless(lambda: client.lote_create(upstream_ref, data), in_doubt=in_doubt)
+    if answer.status_code < 300:
+        logger.info("lote %s of tenant %s generated (empresa %s)", ref, api_key.tenant_id,
+                    empresa.pk)
     return answer
 
 
-def _stateless_failure(client: FocusClient, exc: FocusUpstreamError) -> RawAnswer:
-    if isinstance(exc, FocusRejected):
-        return _json_raw(exc.status_code, exc.body)
-    if isinstance(exc, FocusRateLimited):
-        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
-        raise rate_limited(exc.retry_after) from None
-    raise not_sent_error(exc) from None
-
-
-def _json_raw(status_code: int, body: Any) -> RawAnswer:
-    return RawAnswer(status_code=status_code, content_type="application/json",
+def _json_raw(status_code: int, body: Any) -> FocusFile:
+    return FocusFile(status_code=status_code, content_type="application/json",
                      content=json.dumps(body, ensure_ascii=False).encode())
 
 
@@ -458,7 +343,7 @@ def _json_raw(status_code: int, body: Any) -> RawAnswer:
 LOTE_LOOKUP_LIMIT = 20
 
 
-def _lote_find(*, api_key: ApiKey, ref: str) -> tuple[FocusClient, str, RawAnswer]:
+def _lote_find(*, api_key: ApiKey, ref: str) -> tuple[FocusClient, str, FocusFile]:
     """Which of the tenant's NFSe companies holds the lote, with Focus's GET answer.
 
     With no lote table the company is not recorded, so the tenant's NFSe-enabled companies are
@@ -475,23 +360,24 @@ def _lote_find(*, api_key: ApiKey, ref: str) -> tuple[FocusClient, str, RawAnswe
             continue
         tried.add(token)
         client = focus_client_for(empresa=empresa, environment=api_key.environment)
-        acquire_budget(client=client, tenant=api_key.tenant)
         try:
-            answer = _stateless_call(client, "GET", f"/v2/lotes_rps/{upstream_ref}")
+            answer = inline.call(lambda c=client: c.lote_get(upstream_ref),
+                                 answered=lambda answer: answer, refused=_raise,
+                                 in_doubt=_unanswered)
         except FocusNotFound:
             continue
         return client, upstream_ref, answer
     raise FocusError("nao_encontrado", "Lote não encontrado", status_code=404)
 
 
-def lote_get(*, api_key: ApiKey, ref: str) -> RawAnswer:
+def lote_get(*, api_key: ApiKey, ref: str) -> FocusFile:
     try:
         return _lote_find(api_key=api_key, ref=ref)[2]
     except FocusRejected as exc:
         return _json_raw(exc.status_code, exc.body)
 
 
-def lote_resposta(*, api_key: ApiKey, ref: str, body: bytes) -> RawAnswer:
+def lote_resposta(*, api_key: ApiKey, ref: str, body: bytes) -> FocusFile:
     """The prefeitura's return file, for Focus to turn into the status of each RPS."""
     if not body.strip():
         raise FocusError("midia_invalida", "Formato de arquivo inválido", status_code=415)
@@ -499,14 +385,14 @@ def lote_resposta(*, api_key: ApiKey, ref: str, body: bytes) -> RawAnswer:
         client, upstream_ref, _ = _lote_find(api_key=api_key, ref=ref)
     except FocusRejected as exc:
         return _json_raw(exc.status_code, exc.body)
-    try:
-        answer = client.request_raw("POST", f"/v2/lotes_rps/{upstream_ref}/resposta",
-                             content=body, content_type="text/plain")
-    except FocusUpstreamError as exc:
-        if isinstance(exc, FocusRejected) or not exc.sent or isinstance(exc, FocusRateLimited):
-            return _stateless_failure(client, exc)
+
+    def in_doubt(exc: FocusUpstreamError) -> FocusFile:
         logger.warning("lote resposta %s of tenant %s in doubt: %s", ref, api_key.tenant_id, exc)
         return _json_raw(202, in_doubt_body(
             "A resposta da prefeitura foi enviada e o resultado não é conhecido.", ref=ref))
-    observe(client, answer.rate_limit)
-    return answer
+
+    return _stateless(lambda: client.lote_resposta(upstream_ref, body), in_doubt=in_doubt)
+
+
+def _raise(exc: FocusRejected) -> FocusFile:
+    raise exc

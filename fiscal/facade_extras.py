@@ -16,18 +16,19 @@ from rest_framework.response import Response
 
 from core.api import FocusAPIView
 from fiscal import extras, inutilizacoes
-from fiscal.focus.client import RawAnswer
+from fiscal.focus.client import FocusFile
+from fiscal.inline import RateLimitedError
 
 
 class ExtrasFacadeView(FocusAPIView):
     def handle_exception(self, exc: Exception) -> Any:
         response = super().handle_exception(exc)
-        if isinstance(exc, extras.RateLimitedError):
+        if isinstance(exc, RateLimitedError):
             response["Retry-After"] = str(exc.retry_after)
         return response
 
 
-def _raw(answer: RawAnswer) -> HttpResponse:
+def _raw(answer: FocusFile) -> HttpResponse:
     return HttpResponse(answer.content, status=answer.status_code,
                         content_type=answer.content_type)
 

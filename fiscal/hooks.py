@@ -55,15 +55,15 @@ def empresa_sync_hooks(*, empresa: Empresa) -> list[FocusHook]:
         token = empresa.focus_token(environment)
         if not token:
             continue
-        client = FocusClient(environment=environment, token=token)
+        client = FocusClient(environment=environment, token=token, tenant_id=empresa.tenant_id)
         try:
-            listed = client.request("GET", "/v2/hooks").body
+            listed = client.hooks_list()
         except FocusUpstreamError as exc:
             logger.warning("cannot list Focus hooks of empresa %s: %s", empresa.pk, exc)
             FocusHook.objects.filter(empresa=empresa, environment=environment).update(
                 last_error=str(exc)[:500])
             continue
-        at_focus = {str(h.get("id")): h for h in listed if isinstance(h, dict)}
+        at_focus = {str(h.get("id")): h for h in listed}
         for event in wanted_events(empresa):
             hooks.append(_ensure(client, empresa, environment, event, at_focus))
     return hooks
@@ -91,7 +91,7 @@ def _ensure(client: FocusClient, empresa: Empresa, environment: str, event: str,
         return hook
     if current:
         try:
-            client.request("DELETE", f"/v2/hooks/{hook.focus_id}")
+            client.hook_delete(hook.focus_id)
         except FocusNotFound:
             pass
         except FocusUpstreamError as exc:
@@ -99,7 +99,7 @@ def _ensure(client: FocusClient, empresa: Empresa, environment: str, event: str,
     body = {"event": event, "url": url, "authorization": hook.secret}
     body["cpf" if empresa.cpf else "cnpj"] = empresa.documento
     try:
-        created = client.request("POST", "/v2/hooks", json_body=body).body
+        created = client.hook_create(body)
     except FocusUpstreamError as exc:
         FocusHook.objects.filter(pk=hook.pk).update(last_error=str(exc)[:500])
         hook.last_error = str(exc)

@@ -25,24 +25,10 @@ from django.shortcuts import get_object_or_404
 
 from core.documents import is_valid_cnpj, is_valid_cpf, normalize
 from core.errors import FocusError
-from fiscal import services
+from fiscal import inline, services
 from fiscal.changes import ChangeType, FiscalChange, publish
-from fiscal.extras import (
-    Answer,
-    acquire_budget,
-    focus_client_for,
-    in_doubt_body,
-    not_sent_error,
-    observe,
-    rate_limited,
-)
-from fiscal.focus import budget
-from fiscal.focus.client import (
-    FocusRateLimited,
-    FocusRejected,
-    FocusUnavailable,
-    FocusUpstreamError,
-)
+from fiscal.focus.client import FocusAnswer, FocusRejected, FocusUpstreamError
+from fiscal.inline import Answer, in_doubt_body
 from fiscal.models import FocusHook, Inutilizacao
 from tenants.models import ApiKey, Empresa, Tenant
 
@@ -205,8 +191,7 @@ def inutilizacao_request(*, api_key: ApiKey, doc_type: str, data: Any) -> Answer
     tenant = api_key.tenant
     empresa = services.empresa_for_document(tenant=tenant, doc_type=doc_type,
                                             document=clean.documento)
-    client = focus_client_for(empresa=empresa, environment=api_key.environment)
-    acquire_budget(client=client, tenant=tenant)
+    client = inline.focus_client_for(empresa=empresa, environment=api_key.environment)
     with transaction.atomic():  # committed before anything is sent
         row = Inutilizacao.objects.create(
             tenant=tenant, empresa=empresa, environment=api_key.environment,
@@ -215,29 +200,18 @@ def inutilizacao_request(*, api_key: ApiKey, doc_type: str, data: Any) -> Answer
             justificativa=clean.justificativa, source=Inutilizacao.Source.TENANT,
             status=InutilizacaoStatus.PENDENTE,
         )
-    try:
-        response = client.request("POST", f"/v2/{doc_type}/inutilizacao",
-                                  json_body=clean.focus_body())
-    except FocusRateLimited as exc:
-        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
-        _not_sent(row, exc)
-        raise rate_limited(exc.retry_after) from None
-    except FocusRejected as exc:
-        # Focus refused the request (its validation, the company): nothing was voided.
-        with transaction.atomic():
-            _settle(row, status=InutilizacaoStatus.ERRO,
-                    upstream={"http_status": exc.status_code, **exc.body},
-                    mensagem_sefaz=exc.mensagem)
-        return Answer(status_code=exc.status_code, body=exc.body)
-    except FocusUnavailable as exc:
-        if not exc.sent:
-            _not_sent(row, exc)
-            raise not_sent_error(exc) from None
-        return _in_doubt(row, exc)
-    except FocusUpstreamError as exc:  # timeout, unreadable answer: SEFAZ may have voided it
-        return _in_doubt(row, exc)
-    observe(client, response.rate_limit)
-    body = response.body if isinstance(response.body, dict) else {}
+    return inline.call(
+        lambda: client.inutilizar(doc_type, clean.focus_body()),
+        answered=lambda answer: _answered(row, answer),
+        refused=lambda exc: _refused(row, exc),
+        # Timeout, reset, 5xx, an unreadable answer: SEFAZ may have voided it.
+        in_doubt=lambda exc: _in_doubt(row, exc),
+        not_sent=lambda exc: _not_sent(row, exc),
+    )
+
+
+def _answered(row: Inutilizacao, answer: FocusAnswer) -> Answer:
+    body = answer.data
     status = body.get("status")
     if status not in (InutilizacaoStatus.AUTORIZADO, InutilizacaoStatus.ERRO_AUTORIZACAO):
         # An answer without a result we know: keep it, and keep waiting for the hook.
@@ -248,17 +222,27 @@ def inutilizacao_request(*, api_key: ApiKey, doc_type: str, data: Any) -> Answer
             Inutilizacao.objects.filter(pk=row.pk).update(upstream=body,
                                                           updated_at=services.now())
         row.refresh_from_db()
-        return Answer(status_code=response.status_code, body=inutilizacao_render(row, body))
+        return Answer(status_code=answer.status_code, body=inutilizacao_render(row, body))
     with transaction.atomic():
         _settle(row, status=status, upstream=body, **_answer_fields(body))
-    return Answer(status_code=response.status_code, body=inutilizacao_render(row, body))
+    return Answer(status_code=answer.status_code, body=inutilizacao_render(row, body))
 
 
-def _not_sent(row: Inutilizacao, exc: FocusUpstreamError) -> None:
+def _refused(row: Inutilizacao, exc: FocusRejected) -> Answer:
+    """Focus refused the request (its validation, the company): nothing was voided."""
+    with transaction.atomic():
+        _settle(row, status=InutilizacaoStatus.ERRO,
+                upstream={"http_status": exc.status_code, **exc.body},
+                mensagem_sefaz=exc.mensagem)
+    return Answer(status_code=exc.status_code, body=exc.body)
+
+
+def _not_sent(row: Inutilizacao, exc: FocusUpstreamError) -> Answer:
     with transaction.atomic():
         _settle(row, status=InutilizacaoStatus.ERRO,
                 upstream={"gateway": {"sent": False, "error": f"{type(exc).__name__}: {exc}"}},
                 mensagem_sefaz="não enviado à Focus NFe")
+    inline.raise_not_sent(exc)
 
 
 def _in_doubt(row: Inutilizacao, exc: FocusUpstreamError) -> Answer:

@@ -9,9 +9,9 @@ re-sent. Focus itself refuses a second POST of a ref it holds, which covers the 
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,14 +23,15 @@ from django.utils import timezone
 
 from core.errors import FocusError
 from fiscal.changes import ChangeType, FiscalChange, publish
-from fiscal.focus import budget
 from fiscal.focus.client import (
+    FocusAnswer,
+    FocusBudgetSpent,
     FocusClient,
     FocusMalformed,
     FocusNotFound,
+    FocusNotSent,
     FocusRateLimited,
     FocusRejected,
-    FocusResponse,
     FocusTimeout,
     FocusUnavailable,
     FocusUpstreamError,
@@ -266,19 +267,21 @@ def note_run_step(*, note_id: int, token: str, timeout: float | None = None,
     client = FocusClient(
         environment=note.environment,
         token=note.empresa.focus_token(note.environment),
+        tenant_id=note.tenant_id,
+        urgent=urgent,
         timeout=timeout,
     )
-    decision = budget.acquire(
-        fingerprint=client.fingerprint, tenant_id=note.tenant_id, urgent=urgent
-    )
-    if not decision.allowed:
-        _release(note, token, note.next_action, delay=decision.retry_after,
-                 error="waiting for the Focus token's request budget")
-        note.refresh_from_db()
-        return StepResult(note=note)
-    if note.next_action == NextAction.SUBMIT and not note.in_doubt:
-        return _submit(note, token, client)
-    return _sync(note, token, client)
+    try:
+        if note.next_action == NextAction.SUBMIT and not note.in_doubt:
+            return _submit(note, token, client)
+        return _sync(note, token, client)
+    except FocusBudgetSpent as exc:
+        # Nothing was sent nor marked: the token has no request left in this minute.
+        _release(note, token, note.next_action, delay=exc.retry_after,
+                 error="waiting for the Focus token's rate limit")
+        return _reloaded(note)
+    except FocusNotSent:
+        return _reloaded(note)
 
 
 def _release(note: Note, token: str, action: str, *, delay: float, error: str = "",
@@ -292,21 +295,25 @@ def _release(note: Note, token: str, action: str, *, delay: float, error: str = 
 
 
 def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
-    # Write-ahead: from here on, until Focus answers, the note is in doubt and the next step
-    # anyone takes is a read. Committed before the request leaves.
-    marked = Note.objects.filter(pk=note.pk, claim_token=token).update(
-        in_doubt=True, next_action=NextAction.SYNC,
-        submit_attempts=note.submit_attempts + 1, submitted_at=now(),
-    )
-    if marked != 1:
-        return StepResult(note=note)
-    note.submit_attempts += 1
-    note_event(note, NoteEvent.Kind.SUBMITTED, f"POST /v2/{note.doc_type}",
-               attempt=note.submit_attempts, upstream_ref=note.upstream_ref)
+    def write_ahead() -> bool:
+        # From here on, until Focus answers, the note is in doubt and the next step anyone
+        # takes is a read. Committed just before the request leaves.
+        marked = Note.objects.filter(pk=note.pk, claim_token=token).update(
+            in_doubt=True, next_action=NextAction.SYNC,
+            submit_attempts=note.submit_attempts + 1, submitted_at=now(),
+        )
+        if marked != 1:
+            return False
+        note.submit_attempts += 1
+        note_event(note, NoteEvent.Kind.SUBMITTED, "sent to Focus",
+                   attempt=note.submit_attempts, upstream_ref=note.upstream_ref)
+        return True
+
     try:
-        response = _post(client, note)
+        response = _post(client, note, write_ahead)
+    except FocusBudgetSpent:
+        raise
     except FocusRateLimited as exc:
-        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
         _upstream_failed(note, token, exc, action=NextAction.SUBMIT, delay=exc.retry_after,
                          in_doubt=False)
         return _reloaded(note)
@@ -324,8 +331,7 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
         return _reloaded(note)
     except FocusRejected as exc:
         return _submit_rejected(note, token, exc)
-    _observe(client, response)
-    body = response.body if isinstance(response.body, dict) else {}
+    body = response.data
     with transaction.atomic():
         locked = Note.objects.select_for_update().get(pk=note.pk)
         note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the POST",
@@ -343,20 +349,13 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
     return StepResult(note=locked, upstream_status=response.status_code, upstream_body=body)
 
 
-def _post(client: FocusClient, note: Note) -> FocusResponse:
-    """The note's POST: an emission, or the XML of an importação (fiscal/extras.py)."""
-    if not note.payload.get("importacao"):
-        return client.emit(note.doc_type, note.upstream_ref, note.payload,
-                           params=note.upstream_params or None)
-    raw = client.request_raw("POST", "/v2/nfe/importacao", params={"ref": note.upstream_ref},
-                             content=note.payload["xml"].encode(), content_type="application/xml")
-    try:
-        body = json.loads(raw.content) if raw.content else {}
-    except ValueError:
-        raise FocusMalformed("Focus answered the importação with a body that is not JSON"
-                             ) from None
-    return FocusResponse(status_code=raw.status_code, body=body, duration_ms=0.0,
-                         rate_limit=raw.rate_limit)
+def _post(client: FocusClient, note: Note, before_send: Callable[[], bool]) -> FocusAnswer:
+    """The note's POST: an emission, or the XML of an importação (fiscal/importacao.py)."""
+    if note.payload.get("importacao"):
+        return client.import_xml(note.upstream_ref, note.payload["xml"].encode(),
+                                 before_send=before_send)
+    return client.emit(note.doc_type, note.upstream_ref, note.payload,
+                       params=note.upstream_params or None, before_send=before_send)
 
 
 def _submit_rejected(note: Note, token: str, exc: FocusRejected) -> StepResult:
@@ -383,12 +382,18 @@ def _submit_rejected(note: Note, token: str, exc: FocusRejected) -> StepResult:
 
 
 def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
-    Note.objects.filter(pk=note.pk, claim_token=token).update(
-        sync_attempts=note.sync_attempts + 1
-    )
-    note.sync_attempts += 1
+    def count_attempt() -> bool:
+        Note.objects.filter(pk=note.pk, claim_token=token).update(
+            sync_attempts=note.sync_attempts + 1
+        )
+        note.sync_attempts += 1
+        return True
+
     try:
-        response = client.consult(note.doc_type, note.upstream_ref, completa=True)
+        response = client.consult(note.doc_type, note.upstream_ref, completa=True,
+                                  before_send=count_attempt)
+    except FocusBudgetSpent:
+        raise
     except FocusNotFound:
         # Focus does not have it: the POST never landed. Sending it now cannot duplicate.
         with transaction.atomic():
@@ -397,15 +402,13 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
             _release(note, token, NextAction.SUBMIT, delay=0, in_doubt=False, priority=1)
         return _reloaded(note)
     except FocusRateLimited as exc:
-        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
         _upstream_failed(note, token, exc, action=NextAction.SYNC, delay=exc.retry_after)
         return _reloaded(note)
     except FocusUpstreamError as exc:
         _upstream_failed(note, token, exc, action=NextAction.SYNC,
                          delay=_retry_delay(note.sync_attempts))
         return _reloaded(note)
-    _observe(client, response)
-    body = response.body if isinstance(response.body, dict) else {}
+    body = response.data
     with transaction.atomic():
         locked = Note.objects.select_for_update().get(pk=note.pk)
         note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the read",
@@ -476,12 +479,6 @@ def _upstream_failed(note: Note, token: str, exc: FocusUpstreamError, *, action:
                    error=type(exc).__name__, sent=exc.sent, next_action=action)
         _release(note, token, action, delay=delay, error=f"{type(exc).__name__}: {exc}",
                  **fields)
-
-
-def _observe(client: FocusClient, response: FocusResponse) -> None:
-    if response.rate_limit:
-        budget.observe(fingerprint=client.fingerprint,
-                       remaining=response.rate_limit.remaining, reset=response.rate_limit.reset)
 
 
 def _retry_delay(attempt: int) -> float:
