@@ -15,32 +15,26 @@ import hashlib
 import json
 import logging
 import re
-import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 
 from core.documents import normalize
 from core.errors import FocusError
 from core.parsers import json_depth
-from fiscal import inline, services
+from fiscal import emission, inline, services
 from fiscal.focus.client import (
     FocusClient,
     FocusFile,
     FocusNotFound,
-    FocusRateLimited,
     FocusRejected,
-    FocusUnavailable,
     FocusUpstreamError,
 )
-from fiscal.inline import Answer, focus_client_for, in_doubt_body, not_sent_error
-from fiscal.models import NextAction, Note, NoteEvent, NoteStatus
-from fiscal.render import note_consulta
+from fiscal.inline import focus_client_for, in_doubt_body
+from fiscal.services import StepResult
 from fiscal.validation import emitter_document, validate_document, validate_ref
 from tenants.models import ApiKey, Empresa, Tenant
 
@@ -92,14 +86,9 @@ def parse_nfe_xml(raw: bytes) -> NFeXml:
 
 # --- importação --------------------------------------------------------------------------------
 
-def _rewrite(note: Note, body: dict[str, Any]) -> dict[str, Any]:
-    """Focus's own answer, with our ref and our file paths (as the emission facade does)."""
-    rendered = note_consulta(note)
-    return {**body, **{k: v for k, v in rendered.items() if k in body or k == "ref"}}
-
-
-def importacao_request(*, api_key: ApiKey, ref: str | None, xml: bytes) -> Answer:
-    """Import an NFe issued elsewhere: persisted first (in doubt), then sent to Focus inline.
+def importacao_request(*, api_key: ApiKey, ref: str | None, xml: bytes) -> StepResult:
+    """Import an NFe issued elsewhere: a note like any other (fiscal/emission.py), whose POST
+    is the XML. Focus answers it in the same request.
 
     Rules as for an emission: the emitter must be the tenant's company, enabled for NFe; the
     ref is unique per tenant/environment/type and may be reused only after erro_autorizacao.
@@ -107,140 +96,14 @@ def importacao_request(*, api_key: ApiKey, ref: str | None, xml: bytes) -> Answe
     parsed = parse_nfe_xml(xml)
     # Focus's rule: without ?ref= the note's ref is "NFe" + chave.
     ref = validate_ref(ref or f"NFe{parsed.chave}")
-    tenant = api_key.tenant
-    empresa = services.empresa_for_document(tenant=tenant, doc_type="nfe",
+    empresa = services.empresa_for_document(tenant=api_key.tenant, doc_type="nfe",
                                             document=parsed.emitente)
-    client = focus_client_for(empresa=empresa, environment=api_key.environment)
-    note, token = _importacao_persist(api_key=api_key, empresa=empresa, ref=ref, xml=xml,
-                                      chave=parsed.chave)
-    try:
-        answer = client.import_xml(note.upstream_ref, xml)
-        body = answer.data
-    except FocusRateLimited as exc:
-        _importacao_failed(note, token, exc, "Focus refused the import for its rate limit")
-        raise not_sent_error(exc) from None
-    except FocusUnavailable as exc:
-        if exc.sent:
-            return _importacao_in_doubt(note, token, exc)
-        _importacao_failed(note, token, exc, "Focus unreachable, import not sent")
-        raise not_sent_error(exc) from None
-    except FocusRejected as exc:
-        _importacao_failed(note, token, exc, "Focus refused the import", reply=exc)
-        return Answer(status_code=exc.status_code, body=exc.body, note=note)
-    except FocusUpstreamError as exc:  # timeout, unreadable answer: Focus may hold it
-        return _importacao_in_doubt(note, token, exc)
-    with transaction.atomic():
-        locked = Note.objects.select_for_update().select_related("tenant", "empresa").get(
-            pk=note.pk)
-        services.note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the import",
-                            status_code=answer.status_code,
-                            body=services.redacted_body(body))
-        locked.in_doubt = False
-        services.apply_upstream(locked, body, source="importacao")
-        if locked.claim_token == token:
-            locked.claim_token = ""
-            if locked.status == NoteStatus.PROCESSANDO:
-                locked.next_action = NextAction.SYNC
-                locked.next_action_at = services.now() + timedelta(
-                    seconds=settings.FG_SYNC_FIRST_DELAY)
-            else:
-                locked.next_action = NextAction.NONE
-                locked.next_action_at = None
-        locked.save()
-    return Answer(status_code=answer.status_code, body=_rewrite(locked, body), note=locked)
-
-
-def _importacao_persist(*, api_key: ApiKey, empresa: Empresa, ref: str, xml: bytes,
-                        chave: str) -> tuple[Note, str]:
-    """Insert the note marked in doubt and claimed for this request (write-ahead).
-
-    If this process dies during the call, the claim's lease runs out and the dispatcher's next
-    step is a read (``next_action = sync``), never a second import.
-    """
-    token = secrets.token_hex(16)
-    lease_until = services.now() + timedelta(seconds=settings.FG_CLAIM_LEASE)
     # The XML as received is the note's payload: it is the only copy of the document we have
     # until Focus answers and the archive keeps its own.
-    payload = {"importacao": True, "chave": chave, "xml": xml.decode("utf-8", "replace")}
-    work = {"next_action": NextAction.SYNC, "next_action_at": lease_until, "claim_token": token,
-            "in_doubt": True, "priority": 1, "submitted_at": services.now()}
-    key = {"tenant": api_key.tenant, "environment": api_key.environment, "doc_type": "nfe",
-           "ref": ref}
-    try:
-        with transaction.atomic():
-            note = Note.objects.create(**key, empresa=empresa, payload=payload,
-                                       upstream_ref=f"fg{secrets.token_hex(12)}",
-                                       submit_attempts=1, **work)
-            services.note_event(note, NoteEvent.Kind.CREATED, "import accepted from the tenant",
-                                api_key=api_key.display_prefix)
-            services.note_event(note, NoteEvent.Kind.SUBMITTED, "POST /v2/nfe/importacao",
-                                upstream_ref=note.upstream_ref)
-        return note, token
-    except IntegrityError:
-        pass
-    with transaction.atomic():
-        note = Note.objects.select_for_update().filter(**key).first()
-        if note is None or note.status != NoteStatus.ERRO_AUTORIZACAO or note.next_action:
-            raise services.ref_in_use_error(note.status if note else NoteStatus.PROCESSANDO)
-        # Focus's rule: a ref may be used again after erro_autorizacao (same row, new try).
-        previous = {"attempt": note.tenant_attempt, "status_sefaz": note.status_sefaz,
-                    "mensagem_sefaz": note.mensagem_sefaz, "erros": note.erros}
-        for name, value in work.items():
-            setattr(note, name, value)
-        note.empresa = empresa
-        note.payload = payload
-        note.status = NoteStatus.PROCESSANDO
-        note.status_sefaz = note.mensagem_sefaz = ""
-        note.erros = None
-        note.tenant_attempt += 1
-        note.submit_attempts = 1
-        note.settled_at = None
-        note.save()
-        services.note_event(note, NoteEvent.Kind.RESENT, "imported again after erro_autorizacao",
-                            previous_attempt=previous)
-        services.note_event(note, NoteEvent.Kind.SUBMITTED, "POST /v2/nfe/importacao",
-                            upstream_ref=note.upstream_ref)
-    return note, token
-
-
-def _importacao_in_doubt(note: Note, token: str, exc: FocusUpstreamError) -> Answer:
-    """Sent, answer unknown: the lead's sync step reads the note (GET) before anything else."""
-    with transaction.atomic():
-        services.note_event(note, NoteEvent.Kind.UPSTREAM_ERROR, str(exc)[:500],
-                            error=type(exc).__name__, sent=True, next_action=NextAction.SYNC)
-        Note.objects.filter(pk=note.pk, claim_token=token).update(
-            claim_token="", next_action=NextAction.SYNC, next_action_at=services.now(),
-            in_doubt=True, last_error=f"{type(exc).__name__}: {exc}"[:1000],
-        )
-    note.refresh_from_db()
-    return Answer(status_code=202, body=note_consulta(note), note=note)
-
-
-def _importacao_failed(note: Note, token: str, exc: FocusUpstreamError, message: str, *,
-                       reply: FocusRejected | None = None) -> None:
-    """Focus refused it, or it never left: no document exists at Focus; the ref may be reused."""
-    with transaction.atomic():
-        locked = Note.objects.select_for_update().select_related("tenant", "empresa").get(
-            pk=note.pk)
-        services.note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER if reply else
-                            NoteEvent.Kind.UPSTREAM_ERROR, message,
-                            status_code=getattr(exc, "status_code", None),
-                            body=services.redacted_body(reply.body) if reply else None,
-                            error=type(exc).__name__)
-        locked.in_doubt = False
-        codigo = reply.codigo if reply else "nao_enviado"
-        mensagem = reply.mensagem if reply else str(exc)[:500]
-        services.apply_upstream(locked, {
-            "status": NoteStatus.ERRO_AUTORIZACAO, "mensagem_sefaz": mensagem,
-            "erros": (reply.erros if reply and reply.erros else
-                      [{"codigo": codigo, "mensagem": mensagem}]),
-        }, source="importacao", keep_upstream=True)
-        if locked.claim_token == token:
-            locked.claim_token = ""
-            locked.next_action = NextAction.NONE
-            locked.next_action_at = None
-        locked.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-        locked.save()
+    payload = {"importacao": True, "chave": parsed.chave, "xml": xml.decode("utf-8", "replace")}
+    accepted = services.note_persist(api_key=api_key, empresa=empresa, doc_type="nfe", ref=ref,
+                                     payload=payload)
+    return emission.note_submit(accepted=accepted)
 
 
 # --- DANFe preview ------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -15,10 +14,11 @@ from rest_framework.response import Response
 from core.api import FocusAPIView
 from core.errors import FocusError
 from core.parsers import StrictJSONParser
-from fiscal import operations, selectors, services, tasks
+from fiscal import emission, operations, selectors
 from fiscal.hooks import hook_authenticate, hook_receive
 from fiscal.models import FiscalEvent, NoteStatus
 from fiscal.render import note_consulta
+from fiscal.services import StepResult
 
 
 def _rewrite_answer(note: Any, body: dict[str, Any]) -> dict[str, Any]:
@@ -27,41 +27,26 @@ def _rewrite_answer(note: Any, body: dict[str, Any]) -> dict[str, Any]:
     return {**body, **{k: v for k, v in rendered.items() if k in body or k == "ref"}}
 
 
+def render_step(result: StepResult) -> Response:
+    """A submit's answer as Focus gives it: its own answer when it gave one in time (our ref
+    and file paths in it), else the note as it stands (still processing: 202)."""
+    note = result.note
+    if result.upstream_status is not None:
+        body = result.upstream_body if isinstance(result.upstream_body, dict) else {}
+        if result.upstream_status >= 400:
+            return Response(body, status=result.upstream_status)
+        return Response(_rewrite_answer(note, body), status=result.upstream_status)
+    status_code = 201 if note.status != NoteStatus.PROCESSANDO else 202
+    return Response(note_consulta(note), status=status_code)
+
+
 class NoteEmitFacade(FocusAPIView):
     @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str) -> Response:
-        params = {}
-        forma = request.query_params.get("forma_emissao")
-        if doc_type == "nfce" and forma is not None:
-            # Manual offline contingency: the tenant's own número/série (focus-nfe-api-v2.txt).
-            if forma != "offline":
-                raise FocusError("forma_emissao_nao_informada",
-                                 'Parâmetro "forma_emissao" inválido ou não informado')
-            params["forma_emissao"] = forma
-        accepted = services.note_accept(
+        return render_step(emission.note_emit(
             api_key=self.api_key, doc_type=doc_type, ref=request.query_params.get("ref"),
-            payload=request.data, params=params,
-        )
-        note = accepted.note
-        if settings.FG_INLINE_SUBMIT or doc_type == "nfce":
-            # Persisted and committed first; now try Focus within a short deadline so the
-            # tenant sees Focus's own answer. Past it, the note carries on in the background.
-            # NFCe is synchronous at Focus, so it is synchronous here too (longer deadline).
-            timeout = (settings.FG_NFCE_INLINE_TIMEOUT if doc_type == "nfce"
-                       else settings.FG_INLINE_SUBMIT_TIMEOUT)
-            result = services.note_run_step(
-                note_id=note.pk, token=accepted.claim_token, urgent=True, timeout=timeout,
-            )
-            note = result.note
-            if result.upstream_status is not None:
-                body = result.upstream_body if isinstance(result.upstream_body, dict) else {}
-                if result.upstream_status >= 400:
-                    return Response(body, status=result.upstream_status)
-                return Response(_rewrite_answer(note, body), status=result.upstream_status)
-        else:
-            tasks.enqueue_step(note.pk, "submit", accepted.claim_token)
-        status_code = 201 if note.status != NoteStatus.PROCESSANDO else 202
-        return Response(note_consulta(note), status=status_code)
+            payload=request.data, forma_emissao=request.query_params.get("forma_emissao"),
+        ))
 
 
 class NoteQueryFacade(FocusAPIView):

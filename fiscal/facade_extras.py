@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from core.api import FocusAPIView
 from fiscal import extras, inutilizacoes
+from fiscal.facade import render_step
 from fiscal.focus.client import FocusFile
 from fiscal.inline import RateLimitedError
 
@@ -45,10 +46,9 @@ class InutilizacaoFacade(ExtrasFacadeView):
 class ImportacaoFacade(ExtrasFacadeView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
-        answer = extras.importacao_request(
+        return render_step(extras.importacao_request(
             api_key=self.api_key, ref=request.query_params.get("ref"), xml=request.body
-        )
-        return Response(answer.body, status=answer.status_code)
+        ))
 
 
 class DanfePreviewFacade(ExtrasFacadeView):

@@ -23,7 +23,7 @@ from django.conf import settings
 
 from core.errors import FocusError
 from fiscal.focus.client import FocusClient, FocusRateLimited, FocusRejected, FocusUpstreamError
-from fiscal.models import Note, NoteStatus
+from fiscal.models import NoteStatus
 from tenants.models import Empresa
 
 logger = logging.getLogger("fiscal.inline")
@@ -104,7 +104,6 @@ class Answer:
 
     status_code: int
     body: dict[str, Any]
-    note: Note | None = None
 
 
 def in_doubt_body(mensagem: str, **extra: Any) -> dict[str, Any]:

@@ -131,14 +131,22 @@ class Accepted:
 
 def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any,
                 params: dict[str, str] | None = None) -> Accepted:
-    """Validate, find the company, apply the ref rules and persist the note, claimed for submit.
+    """Validate like Focus's first validation, find the company, and persist the note."""
+    ref = validate_ref(ref)
+    _, document = validate_document(doc_type, payload)
+    empresa = empresa_for_document(tenant=api_key.tenant, doc_type=doc_type, document=document)
+    return note_persist(api_key=api_key, empresa=empresa, doc_type=doc_type, ref=ref,
+                        payload=payload, params=params)
+
+
+def note_persist(*, api_key: ApiKey, empresa: Empresa, doc_type: str, ref: str,
+                 payload: dict[str, Any], params: dict[str, str] | None = None) -> Accepted:
+    """Apply the ref rules and persist the note, claimed for its submit. Every note (an
+    emission, an importação) is accepted here.
 
     One transaction writes the Note and its "created" event; nothing is sent yet.
     """
-    ref = validate_ref(ref)
-    _, document = validate_document(doc_type, payload)
     tenant = api_key.tenant
-    empresa = empresa_for_document(tenant=tenant, doc_type=doc_type, document=document)
     token = _new_token()
     lease_until = now() + timedelta(seconds=settings.FG_FASTPATH_GRACE)
     key = {"tenant": tenant, "environment": api_key.environment, "doc_type": doc_type, "ref": ref}

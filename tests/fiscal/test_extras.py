@@ -4,6 +4,7 @@ sandbox over HTTP."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -254,3 +255,54 @@ def test_importacao_lost_before_focus_is_imported_again_not_emitted(
     # the read said 404; the retry went to /v2/nfe/importacao with the XML again
     assert note.status == NoteStatus.AUTORIZADO, note.events.values_list("message", flat=True)
     assert note.submit_attempts == 2  # a JSON emission of it would have been refused
+
+
+def test_importacao_again_after_erro_autorizacao_starts_its_reads_afresh(
+    actor: Actor, empresa: Empresa, upstream: Upstream, settings, nfe_xml: bytes
+) -> None:
+    # The first import is lost on the way (timeout, no document at Focus); the read that
+    # follows finds nothing, the import is sent again and Focus refuses it.
+    settings.FG_OPERATION_INLINE_TIMEOUT = 0.5
+    upstream.control.post("/config", json={"companies": {VALID_CNPJ: {"habilita_nfe": False}}})
+    upstream.fault("hang", count=1, methods=["POST"], path_prefix="/v2/nfe/importacao",
+                   hang_seconds=2)
+    assert importar(actor, nfe_xml).status_code == 202
+    note = drive(Note.objects.get(), upstream=upstream)
+    assert note.status == NoteStatus.ERRO_AUTORIZACAO and note.sync_attempts == 1
+
+    upstream.control.post("/config", json={"companies": {VALID_CNPJ: {"habilita_nfe": True}}})
+    again = importar(actor, nfe_xml)
+    assert again.status_code == 201, again.content
+    note.refresh_from_db()
+    # A new try of the ref: its counters start again, as for any note sent again.
+    assert note.status == NoteStatus.AUTORIZADO and note.tenant_attempt == 2
+    assert note.sync_attempts == 0 and note.submit_attempts == 1
+
+
+def test_importacao_still_processing_waits_for_the_hook_before_its_first_read(
+    actor: Actor, empresa: Empresa, upstream: Upstream, settings, monkeypatch, nfe_xml: bytes
+) -> None:
+    from django.utils import timezone
+
+    from fiscal.focus.client import FocusAnswer, FocusClient
+    from fiscal.models import FocusHook
+
+    settings.FG_SYNC_FIRST_DELAY = 5
+    settings.FG_SYNC_FIRST_DELAY_HOOKED = 3600
+    FocusHook.objects.create(
+        empresa=empresa, environment="homologacao", event="nfe", focus_id="h-1", secret="s",
+        token_fingerprint=empresa.focus_token_fingerprint("homologacao"),
+    )
+    # The sandbox authorizes every import at once; Focus may answer one still processing.
+    # Only that answer is stood in for, at the client's edge.
+    monkeypatch.setattr(FocusClient, "import_xml", lambda self, ref, xml, before_send=None: (
+        before_send and before_send(),
+        FocusAnswer(201, {"ref": ref, "status": "processando_autorizacao"}, 1.0),
+    )[1])
+    before = timezone.now()
+    response = importar(actor, nfe_xml)
+    assert response.status_code == 201 and response.json()["status"] == "processando_autorizacao"
+    note = Note.objects.get()
+    assert note.next_action == NextAction.SYNC and not note.in_doubt
+    # Our hook is registered for the company: the first read waits for it, as for every note.
+    assert note.next_action_at >= before + timedelta(seconds=1800)
