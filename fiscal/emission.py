@@ -14,10 +14,11 @@ from typing import Any
 from django.conf import settings
 
 from core.errors import FocusError
-from fiscal import services, tasks
+from fiscal import services, steps, tasks
 from fiscal.inline import inline_timeout
 from fiscal.models import Note
-from fiscal.services import Accepted, StepResult
+from fiscal.services import Accepted
+from fiscal.steps import StepResult
 from tenants.models import ApiKey
 
 
@@ -51,7 +52,7 @@ def note_submit(*, accepted: Accepted) -> StepResult:
     if timeout is None:
         tasks.enqueue_step(note.pk, "submit", accepted.claim_token)
         return StepResult(note=note)
-    return services.note_run_step(note_id=note.pk, token=accepted.claim_token, urgent=True,
+    return steps.note_run_step(note_id=note.pk, token=accepted.claim_token, urgent=True,
                                   timeout=timeout)
 
 

@@ -14,6 +14,7 @@ outcomes, each handled by the caller:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,13 @@ from typing import Any, NoReturn, TypeVar
 from django.conf import settings
 
 from core.errors import FocusError
-from fiscal.focus.client import FocusClient, FocusRateLimited, FocusRejected, FocusUpstreamError
+from fiscal.focus.client import (
+    FocusClient,
+    FocusFile,
+    FocusRateLimited,
+    FocusRejected,
+    FocusUpstreamError,
+)
 from fiscal.models import NoteStatus
 from tenants.models import Empresa
 
@@ -96,6 +103,29 @@ def call(
     except FocusUpstreamError as exc:
         return in_doubt(exc) if exc.sent else not_sent(exc)
     return answered(value)
+
+
+def unanswered(exc: FocusUpstreamError) -> NoReturn:
+    """A stateless call that may have reached Focus: nothing of ours to keep, so say so."""
+    raise FocusError(
+        "servico_indisponivel",
+        "Focus NFe não respondeu a tempo. Nada foi guardado; tente novamente.",
+        status_code=503,
+    ) from None
+
+
+def json_file(status_code: int, body: Any) -> FocusFile:
+    """A JSON body (Focus's refusal, our 202) where the facade passes files on."""
+    return FocusFile(status_code=status_code, content_type="application/json",
+                     content=json.dumps(body, ensure_ascii=False).encode())
+
+
+def stateless(request: Callable[[], FocusFile], *,
+              in_doubt: Callable[[FocusUpstreamError], FocusFile] = unanswered) -> FocusFile:
+    """A call with nothing to keep (DANFe preview, lotes RPS): Focus's answers and refusals
+    pass through as it gave them, failures become 429 / 503."""
+    return call(request, answered=lambda answer: answer,
+                refused=lambda exc: json_file(exc.status_code, exc.body), in_doubt=in_doubt)
 
 
 @dataclass

@@ -6,10 +6,11 @@ synchronous: Focus answers SEFAZ's result in the same request, 200 with ``status
 (the ``inutilizacao`` event: Focus voided a range itself).
 
 Focus has no GET for an inutilização, so an ambiguous call (timeout, reset, 5xx after sending,
-an unreadable answer) cannot be read back. The row stays ``pendente`` with the failure noted in
-``upstream["gateway"]`` and nothing is sent again on its own. It settles when Focus's
-``inutilizacao`` hook reports the range, or when the tenant sends the range again: voiding is
-idempotent at SEFAZ (a range it already holds is answered 256), so a repeat is always safe.
+an unreadable answer) cannot be read back. The row stays ``pendente`` and ``in_doubt``, the
+failure noted in ``upstream["gateway"]``, and nothing is sent again on its own. It settles
+when Focus's ``inutilizacao`` hook reports the range, or when the tenant sends the range again:
+voiding is idempotent at SEFAZ (a range it already holds is answered 256), so a repeat is
+always safe.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -29,7 +30,7 @@ from fiscal import inline, services
 from fiscal.changes import ChangeType, FiscalChange, publish
 from fiscal.focus.client import FocusAnswer, FocusRejected, FocusUpstreamError
 from fiscal.inline import Answer, in_doubt_body
-from fiscal.models import FocusHook, Inutilizacao
+from fiscal.models import FocusHook, Inutilizacao, InutilizacaoStatus
 from tenants.models import ApiKey, Empresa, Tenant
 
 logger = logging.getLogger("fiscal.inutilizacoes")
@@ -37,20 +38,6 @@ logger = logging.getLogger("fiscal.inutilizacoes")
 MODELOS = {"nfe": "55", "nfce": "65"}
 REQUIRED = ("cnpj", "serie", "numero_inicial", "numero_final", "justificativa")
 MAX_NUMERO = 999_999_999  # nNF has 9 digits
-
-
-class InutilizacaoStatus(models.TextChoices):
-    """Inutilizacao.status. Focus's words where Focus said it; the column has no choices (it
-    predates this vocabulary, and changing it would need a migration)."""
-
-    # Persisted; Focus's answer is not known yet (in flight, or in doubt after a failed call).
-    PENDENTE = "pendente"
-    # SEFAZ voided the range (102).
-    AUTORIZADO = "autorizado"
-    # SEFAZ refused (241 a number was used, 256 already voided, ...). Nothing was voided.
-    ERRO_AUTORIZACAO = "erro_autorizacao"
-    # Focus refused the request itself (4xx), or it never left the gateway. Nothing was voided.
-    ERRO = "erro"
 
 
 # --- input ---------------------------------------------------------------------------------------
@@ -176,7 +163,8 @@ def _settle(inutilizacao: Inutilizacao, *, status: str, upstream: dict[str, Any]
     _lock_empresa(inutilizacao.empresa_id)
     moved = Inutilizacao.objects.filter(
         pk=inutilizacao.pk, status=InutilizacaoStatus.PENDENTE
-    ).update(status=status, upstream=upstream, updated_at=services.now(), **fields)
+    ).update(status=status, upstream=upstream, in_doubt=False, updated_at=services.now(),
+             **fields)
     inutilizacao.refresh_from_db()
     if moved and status == InutilizacaoStatus.AUTORIZADO:
         _publish(inutilizacao)
@@ -248,12 +236,12 @@ def _not_sent(row: Inutilizacao, exc: FocusUpstreamError) -> Answer:
 def _in_doubt(row: Inutilizacao, exc: FocusUpstreamError) -> Answer:
     """Sent, result unknown: the row stays pending for the hook or a repeat by the tenant."""
     logger.warning("inutilizacao %s in doubt: %s", row.pk, exc)
-    note = {"in_doubt": True, "sent": True, "error": f"{type(exc).__name__}: {exc}"[:500],
+    note = {"sent": True, "error": f"{type(exc).__name__}: {exc}"[:500],
             "at": services.now().isoformat()}
     with transaction.atomic():
         _lock_empresa(row.empresa_id)
         Inutilizacao.objects.filter(pk=row.pk, status=InutilizacaoStatus.PENDENTE).update(
-            upstream={"gateway": note}, updated_at=services.now())
+            upstream={"gateway": note}, in_doubt=True, updated_at=services.now())
     row.refresh_from_db()
     if row.status != InutilizacaoStatus.PENDENTE:  # the hook was faster than our timeout
         return Answer(status_code=200, body=inutilizacao_render(row, row.upstream or {}))

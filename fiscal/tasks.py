@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from fiscal import operations, services
+from fiscal import operations, steps
 from fiscal.hooks import empresa_sync_hooks
 from tenants.models import Empresa
 
@@ -30,9 +30,9 @@ def enqueue_step(note_id: int, action: str, token: str) -> bool:
 
 @shared_task(acks_late=True, ignore_result=True)
 def note_step(note_id: int, token: str) -> None:
-    claimed = services.note_claim(note_id=note_id, token=token)
+    claimed = steps.note_claim(note_id=note_id, token=token)
     if claimed:
-        services.note_run_step(note_id=note_id, token=claimed)
+        steps.note_run_step(note_id=note_id, token=claimed)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -43,7 +43,7 @@ def fiscal_event_step(event_id: int, token: str) -> None:
 @shared_task(ignore_result=True)
 def dispatch_notes() -> int:
     """Beat, every second: hand due notes and operations to the workers."""
-    claimed = services.dispatch_due_notes()
+    claimed = steps.dispatch_due_notes()
     for note_id, action, token in claimed:
         enqueue_step(note_id, action, token)
     events = operations.dispatch_due_events()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from fiscal import services
+from fiscal import steps
 from fiscal.focus.client import reset_clients
 from fiscal.models import NextAction, Note
 from sandbox.server import SandboxServer
@@ -90,8 +90,8 @@ def drive(note: Note, *, upstream: Upstream | None = None, max_steps: int = 40) 
         if upstream is not None:
             upstream.process()
         Note.objects.filter(pk=note.pk).update(next_action_at=timezone.now(), claim_token="")
-        for note_id, _action, token in services.dispatch_due_notes():
-            services.note_run_step(note_id=note_id, token=token)
+        for note_id, _action, token in steps.dispatch_due_notes():
+            steps.note_run_step(note_id=note_id, token=token)
         time.sleep(0.01)
     note.refresh_from_db()
     raise AssertionError(f"note {note.pk} still has work after {max_steps} steps: {note}")
