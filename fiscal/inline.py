@@ -41,7 +41,7 @@ R = TypeVar("R")
 
 def inline_timeout() -> float:
     """Deadline of a Focus call made inside the tenant's request."""
-    return float(getattr(settings, "FG_OPERATION_INLINE_TIMEOUT", 15.0))
+    return settings.FG_OPERATION_INLINE_TIMEOUT
 
 
 def focus_client_for(*, empresa: Empresa, environment: str,

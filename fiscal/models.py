@@ -135,10 +135,6 @@ class Note(models.Model):
     def __str__(self) -> str:
         return f"{self.doc_type} {self.ref} ({self.status})"
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES and not self.next_action
-
 
 class NoteEvent(models.Model):
     """The append-only timeline of a note: what happened, when, and what Focus said."""

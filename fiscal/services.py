@@ -1,10 +1,8 @@
-"""Every write to notes: creation, the submit / sync steps, applying what Focus says.
+"""Writes to notes: accepting one (ref rules, the "created" event), applying what Focus says
+about it (statuses never go backwards; changes published), asking for a sync now.
 
-The rule that keeps fiscal documents unique (DESIGN.md §4): before a POST leaves, the note is
-marked *in doubt* (next action ``sync``) in its own committed transaction. Whatever happens
-next — an answer, a timeout, a reset, a worker killed mid-call — the next step is a read, and a
-POST is repeated only when that read says 404, or ``erro_autorizacao`` for a ref the tenant
-re-sent. Focus itself refuses a second POST of a ref it holds, which covers the last window.
+The steps that talk to Focus (submit, sync) are in fiscal/steps.py; the choice between running
+a submit inline or queuing it is in fiscal/emission.py.
 """
 
 from __future__ import annotations

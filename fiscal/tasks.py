@@ -10,18 +10,18 @@ from kombu.exceptions import OperationalError
 
 from fiscal import operations, steps
 from fiscal.hooks import empresa_sync_hooks
+from fiscal.models import NextAction
 from tenants.models import Empresa
 
 logger = logging.getLogger("fiscal.tasks")
-
-QUEUES = {"submit": "submit", "sync": "sync"}
-
 
 def enqueue_step(note_id: int, action: str, token: str) -> bool:
     """Hand a claimed step to a worker. If the broker is down the claim's lease runs out and
     the dispatcher takes the note again: nothing is lost."""
     try:
-        note_step.apply_async((note_id, token), queue=QUEUES.get(action, "sync"), retry=False)
+        # Submits have their own queue, so a backlog of polls never delays emission.
+        queue = "submit" if action == NextAction.SUBMIT else "sync"
+        note_step.apply_async((note_id, token), queue=queue, retry=False)
     except OperationalError as exc:
         logger.warning("broker unavailable, note %s waits for the dispatcher: %s", note_id, exc)
         return False

@@ -18,12 +18,9 @@ from core.documents import is_valid_cnpj, is_valid_cpf, normalize
 from core.errors import FocusError
 from core.parsers import json_depth
 
-ASYNC_DOC_TYPES = ("nfe", "nfse", "nfsen")
-DOC_TYPES = ("nfe", "nfce", "nfse", "nfsen")
-
-# The one ref alphabet: the URL routes (fiscal/urls.py, webhooks/urls.py) match refs with
-# this pattern, and the POST accepts no other, so every ref accepted is reachable by GET and
-# DELETE. ASCII only: str.isalnum() would also take "ç" or "ǅ", which no route matches.
+# The one ref alphabet: the URL routes (fiscal/urls.py) match refs with this pattern, and the
+# POST accepts no other, so every ref accepted is reachable by GET and DELETE. ASCII only:
+# str.isalnum() would also take "ç" or "ǅ", which no route matches.
 REF_PATTERN = r"[A-Za-z0-9_.-]+"
 REF_MAX_LENGTH = 100
 _REF = re.compile(REF_PATTERN)
