@@ -16,6 +16,7 @@ from fiscal.models import NextAction, Note
 from sandbox.server import SandboxServer
 from tenants.models import Empresa
 from tests.conftest import HOMOLOG_TOKEN, PROD_TOKEN, VALID_CNPJ, Actor
+from tests.sandbox.helpers import nfe_payload
 
 
 def sandbox_company(cnpj: str = VALID_CNPJ, **overrides: object) -> dict:
@@ -100,3 +101,15 @@ def drive(note: Note, *, upstream: Upstream | None = None, max_steps: int = 40) 
 @pytest.fixture
 def drive_note(upstream: Upstream) -> Callable[[Note], Note]:
     return lambda note: drive(note, upstream=upstream)
+
+
+@pytest.fixture
+def nfe_xml(upstream: Upstream) -> bytes:
+    """The XML of an NFe the sandbox authorized, straight from Focus (issued "elsewhere")."""
+    with httpx.Client(base_url=upstream.server.url, auth=(HOMOLOG_TOKEN, "")) as focus:
+        assert focus.post("/v2/nfe", params={"ref": "origem"},
+                          json=nfe_payload(VALID_CNPJ)).status_code == 202
+        upstream.process()
+        consulta = focus.get("/v2/nfe/origem").json()
+        assert consulta["status"] == "autorizado"
+        return focus.get(consulta["caminho_xml_nota_fiscal"]).content
