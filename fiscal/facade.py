@@ -140,7 +140,9 @@ class InutilizacaoFacade(SideFacadeView):
         return Response(answer.body, status=answer.status_code)
 
 
-class ImportacaoFacade(SideFacadeView):
+class ImportacaoFacade(FocusAPIView):
+    """A note like any other (fiscal/emission.py): rendered as NoteEmitFacade renders."""
+
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         return render_step(importacao.importacao_request(
