@@ -269,6 +269,23 @@ class FocusClient:
     def hook_delete(self, focus_id: str) -> None:
         self._json("DELETE", f"/v2/hooks/{focus_id}")
 
+    # --- empresas (an account / reseller token; produção only, dry_run=1 simulates).
+    # Reference: FocusNFe/api-doc _empresas.md; SUPPLEMENT.md "Empresas".
+    def empresa_create(self, data: dict[str, Any], *, dry_run: bool = False) -> Any:
+        return self._json("POST", "/v2/empresas", params=_dry(dry_run), json_body=data).body
+
+    def empresa_update(self, focus_id: str, data: dict[str, Any], *,
+                       dry_run: bool = False) -> Any:
+        return self._json("PUT", f"/v2/empresas/{focus_id}", params=_dry(dry_run),
+                          json_body=data).body
+
+    def empresa_get(self, focus_id: str) -> Any:
+        return self._json("GET", f"/v2/empresas/{focus_id}").body
+
+    def empresas_find(self, *, cnpj: str = "", cpf: str = "") -> Any:
+        params = {"cnpj": cnpj} if cnpj else {"cpf": cpf}
+        return self._json("GET", "/v2/empresas", params=params).body
+
     # --- files. Reference: SUPPLEMENT.md, "Files": paths relative to the environment's host.
     @contextmanager
     def download(self, path: str) -> Iterator[httpx.Response]:
@@ -401,6 +418,10 @@ class FocusClient:
             method, path, duration_ms, self.fingerprint, error,
         )
         return error
+
+
+def _dry(dry_run: bool) -> dict[str, str] | None:
+    return {"dry_run": "1"} if dry_run else None
 
 
 def _since(started: float) -> float:
