@@ -2,13 +2,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import healthz, readyz
-from fiscal import api as fiscal_api
-from fiscal import facade as fiscal_facade
-from fiscal.validation import REF_PATTERN
 from tenants import api as tenants_api
 from tenants import facade as tenants_facade
 
@@ -24,26 +21,12 @@ api_v1 = [
     path("api/v1/api-keys", tenants_api.ApiKeyListCreateApi.as_view()),
     path("api/v1/focus-account", tenants_api.FocusAccountApi.as_view()),
     path("api/v1/api-keys/<int:pk>/revoke", tenants_api.ApiKeyRevokeApi.as_view()),
-    path("api/v1/notes", fiscal_api.NoteListApi.as_view()),
-    path("api/v1/notes/<int:pk>", fiscal_api.NoteDetailApi.as_view()),
-    path("api/v1/notes/<int:pk>/sync", fiscal_api.NoteSyncApi.as_view()),
-    path("api/v1/fiscal-events", fiscal_api.FiscalEventListApi.as_view()),
 ]
 
-# The Focus-compatible facade: same paths as Focus NFe v2.
+# The Focus-compatible facade: same paths as Focus NFe v2 (the documents: fiscal/urls.py).
 facade_v2 = [
     path("v2/empresas", tenants_facade.EmpresasFacade.as_view()),
     path("v2/empresas/<str:pk>", tenants_facade.EmpresaFacade.as_view()),
-    re_path(r"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)$", fiscal_facade.NoteEmitFacade.as_view()),
-    re_path(
-        rf"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)/(?P<ref>{REF_PATTERN})$",
-        fiscal_facade.NoteQueryFacade.as_view(),
-    ),
-    re_path(
-        rf"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)/(?P<ref>{REF_PATTERN})/"
-        r"(?P<operation>carta_correcao|ator_interessado|insucesso_entrega|email)$",
-        fiscal_facade.NoteOperationFacade.as_view(),
-    ),
 ]
 
 urlpatterns = [
@@ -51,15 +34,14 @@ urlpatterns = [
     path("readyz", readyz),
     path("admin/console/", include("config.console")),
     path("admin/", admin.site.urls),
-    path("focus/hooks/<int:hook_id>", fiscal_facade.focus_hook_receiver),
     path("api/schema", SpectacularAPIView.as_view(authentication_classes=[],
                                                   permission_classes=[]), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],
                                                     permission_classes=[])),
     *api_v1,
-    # inutilização, importação, DANFe preview, lotes RPS: before the generic /v2/<doc>/<ref>
-    path("", include("fiscal.urls_extras")),
     *facade_v2,
+    # notes, fiscal events, inutilizações, importação, DANFe, lotes RPS, the Focus hook receiver
+    path("", include("fiscal.urls")),
     path("", include("webhooks.urls")),
     path("", include("storage.urls")),
 ]

@@ -1,4 +1,5 @@
-"""Native API for notes: list and search, one note with its timeline, sync now."""
+"""Native API of the fiscal app: notes (list and search, one with its timeline, sync now),
+fiscal events, inutilizações. Tenant-scoped; another tenant's row is a 404."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from rest_framework.response import Response
 
 from core.api import TenantAPIView
 from core.pagination import paginated
-from fiscal import selectors, services
+from fiscal import inutilizacoes, selectors, services
 from fiscal.serializers import (
     FiscalEventFilterSerializer,
     FiscalEventSerializer,
+    InutilizacaoFilterSerializer,
+    InutilizacaoSerializer,
     NoteDetailSerializer,
     NoteFilterSerializer,
     NoteListSerializer,
@@ -60,3 +63,23 @@ class FiscalEventListApi(TenantAPIView):
         qs = selectors.fiscal_event_list(tenant=self.tenant, environment=self.environment,
                                          **filters.validated_data)
         return paginated(self, qs, FiscalEventSerializer)
+
+
+class InutilizacaoListApi(TenantAPIView):
+    @extend_schema(operation_id="inutilizacoes_list", parameters=[InutilizacaoFilterSerializer],
+                   responses=InutilizacaoSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = InutilizacaoFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = inutilizacoes.inutilizacao_list(
+            tenant=self.tenant, environment=self.environment, **filters.validated_data
+        )
+        return paginated(self, qs, InutilizacaoSerializer)
+
+
+class InutilizacaoDetailApi(TenantAPIView):
+    @extend_schema(operation_id="inutilizacoes_retrieve", responses=InutilizacaoSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        row = inutilizacoes.inutilizacao_get(tenant=self.tenant,
+                                             environment=self.environment, pk=pk)
+        return Response(InutilizacaoSerializer(row).data)

@@ -1,24 +1,26 @@
-"""The Focus-compatible facade for notes: POST /v2/<doc>?ref=, GET /v2/<doc>/<ref>."""
+"""The Focus-compatible facade of the fiscal app: notes (POST /v2/<doc>?ref=, GET and DELETE
+/v2/<doc>/<ref>, operations), inutilização, importação, DANFe preview, lotes RPS.
+
+Thin: authenticate (FocusAPIView), hand the request to one service, render Focus's answer.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import FocusAPIView
 from core.errors import FocusError
-from core.parsers import StrictJSONParser
-from fiscal import operations, selectors, services, tasks
-from fiscal.hooks import hook_authenticate, hook_receive
+from fiscal import danfe, emission, importacao, inutilizacoes, lotes, operations, selectors
+from fiscal.focus.client import NOTE_OPERATIONS, FocusFile
+from fiscal.inline import RateLimitedError
 from fiscal.models import FiscalEvent, NoteStatus
 from fiscal.render import note_consulta
+from fiscal.steps import StepResult
 
 
 def _rewrite_answer(note: Any, body: dict[str, Any]) -> dict[str, Any]:
@@ -27,41 +29,26 @@ def _rewrite_answer(note: Any, body: dict[str, Any]) -> dict[str, Any]:
     return {**body, **{k: v for k, v in rendered.items() if k in body or k == "ref"}}
 
 
+def render_step(result: StepResult) -> Response:
+    """A submit's answer as Focus gives it: its own answer when it gave one in time (our ref
+    and file paths in it), else the note as it stands (still processing: 202)."""
+    note = result.note
+    if result.upstream_status is not None:
+        body = result.upstream_body if isinstance(result.upstream_body, dict) else {}
+        if result.upstream_status >= 400:
+            return Response(body, status=result.upstream_status)
+        return Response(_rewrite_answer(note, body), status=result.upstream_status)
+    status_code = 201 if note.status != NoteStatus.PROCESSANDO else 202
+    return Response(note_consulta(note), status=status_code)
+
+
 class NoteEmitFacade(FocusAPIView):
     @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str) -> Response:
-        params = {}
-        forma = request.query_params.get("forma_emissao")
-        if doc_type == "nfce" and forma is not None:
-            # Manual offline contingency: the tenant's own número/série (focus-nfe-api-v2.txt).
-            if forma != "offline":
-                raise FocusError("forma_emissao_nao_informada",
-                                 'Parâmetro "forma_emissao" inválido ou não informado')
-            params["forma_emissao"] = forma
-        accepted = services.note_accept(
+        return render_step(emission.note_emit(
             api_key=self.api_key, doc_type=doc_type, ref=request.query_params.get("ref"),
-            payload=request.data, params=params,
-        )
-        note = accepted.note
-        if settings.FG_INLINE_SUBMIT or doc_type == "nfce":
-            # Persisted and committed first; now try Focus within a short deadline so the
-            # tenant sees Focus's own answer. Past it, the note carries on in the background.
-            # NFCe is synchronous at Focus, so it is synchronous here too (longer deadline).
-            timeout = (settings.FG_NFCE_INLINE_TIMEOUT if doc_type == "nfce"
-                       else settings.FG_INLINE_SUBMIT_TIMEOUT)
-            result = services.note_run_step(
-                note_id=note.pk, token=accepted.claim_token, urgent=True, timeout=timeout,
-            )
-            note = result.note
-            if result.upstream_status is not None:
-                body = result.upstream_body if isinstance(result.upstream_body, dict) else {}
-                if result.upstream_status >= 400:
-                    return Response(body, status=result.upstream_status)
-                return Response(_rewrite_answer(note, body), status=result.upstream_status)
-        else:
-            tasks.enqueue_step(note.pk, "submit", accepted.claim_token)
-        status_code = 201 if note.status != NoteStatus.PROCESSANDO else 202
-        return Response(note_consulta(note), status=status_code)
+            payload=request.data, forma_emissao=request.query_params.get("forma_emissao"),
+        ))
 
 
 class NoteQueryFacade(FocusAPIView):
@@ -100,13 +87,11 @@ def _operation(view: FocusAPIView, doc_type: str, ref: str, kind: str, data: Any
     return Response(result.body, status=result.status_code)
 
 
-_SUFFIX_KINDS = {
-    ("POST", "carta_correcao"): FiscalEvent.Kind.CARTA_CORRECAO,
-    ("POST", "ator_interessado"): FiscalEvent.Kind.ATOR_INTERESSADO,
-    ("POST", "insucesso_entrega"): FiscalEvent.Kind.INSUCESSO_ENTREGA,
-    ("DELETE", "insucesso_entrega"): FiscalEvent.Kind.CANCELAMENTO_INSUCESSO,
-    ("POST", "email"): FiscalEvent.Kind.EMAIL,
-}
+# (method, path suffix) -> operation, as Focus routes them (cancelamento is the note's DELETE).
+_SUFFIX_KINDS = {(method, suffix): name for name, (method, suffix) in NOTE_OPERATIONS.items()
+                 if suffix}
+# The suffixes the routes accept (fiscal/urls.py).
+OPERATION_SUFFIXES = sorted({suffix for _, suffix in _SUFFIX_KINDS})
 
 
 class NoteOperationFacade(FocusAPIView):
@@ -127,21 +112,65 @@ class NoteOperationFacade(FocusAPIView):
         return self._dispatch(request, doc_type, ref, operation)
 
 
-@csrf_exempt
-@require_POST
-def focus_hook_receiver(request: HttpRequest, hook_id: int) -> JsonResponse:
-    """Where Focus posts our hooks. Answers 2xx only once the delivery is recorded."""
-    hook = hook_authenticate(hook_id=hook_id, presented=request.headers.get("Authorization"))
-    if hook is None:
-        return JsonResponse({"codigo": "permissao_negada", "mensagem": "hook desconhecido"},
-                            status=403)
-    try:
-        body = StrictJSONParser().parse(request, "application/json", {})
-    except Exception:  # noqa: BLE001 - any unreadable body is the sender's fault
-        return JsonResponse({"codigo": "requisicao_invalida", "mensagem": "JSON inválido"},
-                            status=400)
-    if not isinstance(body, dict):
-        return JsonResponse({"codigo": "requisicao_invalida", "mensagem": "JSON inválido"},
-                            status=400)
-    note = hook_receive(hook=hook, body=body)
-    return JsonResponse({"recebido": True, "nota": bool(note)})
+# --- Focus's side endpoints: inutilização, importação, DANFe preview, lotes RPS. Importação,
+# DANFe and lotes take their body as sent (raw XML, JSON or a text file, whatever the
+# Content-Type), as Focus does.
+
+class SideFacadeView(FocusAPIView):
+    """Focus's side endpoints; a 429 carries Retry-After as Focus's does."""
+
+    def handle_exception(self, exc: Exception) -> Any:
+        response = super().handle_exception(exc)
+        if isinstance(exc, RateLimitedError):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+
+
+def _raw(answer: FocusFile) -> HttpResponse:
+    return HttpResponse(answer.content, status=answer.status_code,
+                        content_type=answer.content_type)
+
+
+class InutilizacaoFacade(SideFacadeView):
+    @extend_schema(exclude=True)
+    def post(self, request: Request, doc_type: str) -> Response:
+        answer = inutilizacoes.inutilizacao_request(
+            api_key=self.api_key, doc_type=doc_type, data=request.data
+        )
+        return Response(answer.body, status=answer.status_code)
+
+
+class ImportacaoFacade(FocusAPIView):
+    """A note like any other (fiscal/emission.py): rendered as NoteEmitFacade renders."""
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request) -> Response:
+        return render_step(importacao.importacao_request(
+            api_key=self.api_key, ref=request.query_params.get("ref"), xml=request.body
+        ))
+
+
+class DanfePreviewFacade(SideFacadeView):
+    @extend_schema(exclude=True)
+    def post(self, request: Request) -> HttpResponse:
+        return _raw(danfe.danfe_preview(api_key=self.api_key, body=request.body))
+
+
+class LoteRpsCreateFacade(SideFacadeView):
+    @extend_schema(exclude=True)
+    def post(self, request: Request) -> HttpResponse:
+        return _raw(lotes.lote_create(
+            api_key=self.api_key, ref=request.query_params.get("ref"), body=request.body
+        ))
+
+
+class LoteRpsFacade(SideFacadeView):
+    @extend_schema(exclude=True)
+    def get(self, request: Request, ref: str) -> HttpResponse:
+        return _raw(lotes.lote_get(api_key=self.api_key, ref=ref))
+
+
+class LoteRpsRespostaFacade(SideFacadeView):
+    @extend_schema(exclude=True)
+    def post(self, request: Request, ref: str) -> HttpResponse:
+        return _raw(lotes.lote_resposta(api_key=self.api_key, ref=ref, body=request.body))

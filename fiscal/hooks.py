@@ -1,4 +1,5 @@
-"""Focus hooks (gatilhos) the gateway keeps registered for each company, and their receiver.
+"""Focus hooks (gatilhos): the ones the gateway keeps registered for each company, their
+receiver view (/focus/hooks/<id>), and what a delivery is believed to say.
 
 Reference: SUPPLEMENT.md, "Hooks (gatilhos)". Focus authenticates its deliveries only with the
 static ``authorization`` value we give it, so each hook has its own random secret.
@@ -9,14 +10,27 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
+from core.parsers import StrictJSONParser
 from fiscal.focus.client import FocusClient, FocusNotFound, FocusUpstreamError
-from fiscal.models import FocusHook, Note
-from fiscal.services import hook_record_refusal, note_apply_hook
+from fiscal.models import (
+    ALLOWED_TRANSITIONS,
+    FINAL_STATUSES,
+    FocusHook,
+    NextAction,
+    Note,
+    NoteEvent,
+    NoteStatus,
+)
+from fiscal.services import apply_upstream, note_event, note_request_sync, now, still_pending
 from tenants.models import Empresa, Environment
 
 logger = logging.getLogger("fiscal.hooks")
@@ -55,15 +69,15 @@ def empresa_sync_hooks(*, empresa: Empresa) -> list[FocusHook]:
         token = empresa.focus_token(environment)
         if not token:
             continue
-        client = FocusClient(environment=environment, token=token)
+        client = FocusClient(environment=environment, token=token, tenant_id=empresa.tenant_id)
         try:
-            listed = client.request("GET", "/v2/hooks").body
+            listed = client.hooks_list()
         except FocusUpstreamError as exc:
             logger.warning("cannot list Focus hooks of empresa %s: %s", empresa.pk, exc)
             FocusHook.objects.filter(empresa=empresa, environment=environment).update(
                 last_error=str(exc)[:500])
             continue
-        at_focus = {str(h.get("id")): h for h in listed if isinstance(h, dict)}
+        at_focus = {str(h.get("id")): h for h in listed}
         for event in wanted_events(empresa):
             hooks.append(_ensure(client, empresa, environment, event, at_focus))
     return hooks
@@ -91,7 +105,7 @@ def _ensure(client: FocusClient, empresa: Empresa, environment: str, event: str,
         return hook
     if current:
         try:
-            client.request("DELETE", f"/v2/hooks/{hook.focus_id}")
+            client.hook_delete(hook.focus_id)
         except FocusNotFound:
             pass
         except FocusUpstreamError as exc:
@@ -99,7 +113,7 @@ def _ensure(client: FocusClient, empresa: Empresa, environment: str, event: str,
     body = {"event": event, "url": url, "authorization": hook.secret}
     body["cpf" if empresa.cpf else "cnpj"] = empresa.documento
     try:
-        created = client.request("POST", "/v2/hooks", json_body=body).body
+        created = client.hook_create(body)
     except FocusUpstreamError as exc:
         FocusHook.objects.filter(pk=hook.pk).update(last_error=str(exc)[:500])
         hook.last_error = str(exc)
@@ -146,3 +160,102 @@ def hook_receive(*, hook: FocusHook, body: dict) -> Note | None:
         return None
     with transaction.atomic():
         return note_apply_hook(hook=hook, body=body)
+
+
+# A hook may settle a note that waits on Focus with one of these; anything else it says about a
+# note (a settled note changing, a note in processing "cancelled") is confirmed by a read.
+_HOOK_SETTLES = frozenset({
+    NoteStatus.AUTORIZADO, NoteStatus.ERRO_AUTORIZACAO, NoteStatus.DENEGADO,
+})
+# How many refused deliveries a hook keeps for the staff (FocusHook.refused_log).
+HOOK_LOG_SIZE = 20
+
+
+def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
+    """A Focus hook delivery, applied only as far as a hook is believed.
+
+    - Only a note of the hook's own company and environment can be named; any other ref
+      changes nothing and is recorded on the hook (``hook_record_refusal``).
+    - A note waiting on Focus (processando_autorizacao) is settled from the body: the normal
+      path, with no read added.
+    - Anything else the body would change (``autorizado`` to ``cancelado``, a note in processing
+      said to be cancelled, contingency flags of an authorized NFCe) is not applied: the note
+      is read from Focus at once and only Focus's answer is applied. A body with nothing new
+      (a repeated delivery) is recorded and nothing more. Our own operations (a cancel) apply
+      their own answers; a hook saying the same then finds nothing new.
+    """
+    ref = str(body.get("ref") or "")
+    status = body.get("status")
+    with transaction.atomic():
+        note = (
+            Note.objects.select_for_update()
+            .select_related("tenant", "empresa")
+            .filter(upstream_ref=ref, empresa_id=hook.empresa_id, environment=hook.environment)
+            .first()
+        )
+        if note is None:
+            reason = ("other_company_or_environment"
+                      if ref and Note.objects.filter(upstream_ref=ref).exists() else "unknown_ref")
+            hook_record_refusal(hook=hook, body=body, reason=reason)
+            return None
+        FocusHook.objects.filter(pk=hook.pk).update(last_received_at=now())
+        waiting = note.status == NoteStatus.PROCESSANDO
+        if waiting and (not status or status == note.status or status in _HOOK_SETTLES):
+            note_event(note, NoteEvent.Kind.HOOK_RECEIVED, f"Focus hook {hook.event}",
+                       status=status)
+            note.in_doubt = False
+            apply_upstream(note, body, source="hook")
+            if note.status in FINAL_STATUSES and not still_pending(note) and not note.claim_token:
+                note.next_action = NextAction.NONE
+                note.next_action_at = None
+                note.save(update_fields=["next_action", "next_action_at", "in_doubt"])
+            return note
+        # Only a change the note could make is worth a read: statuses never go backwards, so
+        # "autorizado" for a cancelled note (or an unknown word) is not asked about.
+        news = status in ALLOWED_TRANSITIONS.get(note.status, ()) or still_pending(note)
+        note_event(note, NoteEvent.Kind.HOOK_RECEIVED,
+                   f"Focus hook {hook.event}: " + (
+                       f"says {status} of a {note.status} note, not applied; confirming with a "
+                       "read of Focus" if news else "nothing new"),
+                   status=status)
+    if news:
+        note_request_sync(note=note, reason=f"confirm what a hook said ({status})")
+    return note
+
+
+def hook_record_refusal(*, hook: FocusHook, body: dict[str, Any], reason: str) -> None:
+    """Record on the hook (never on a note) a delivery that moved nothing, bounded."""
+    entry = {
+        "at": now().isoformat(),
+        "reason": reason,
+        "ref": str(body.get("ref") or "")[:100],
+        "status": str(body.get("status") or "")[:40],
+    }
+    with transaction.atomic():
+        locked = FocusHook.objects.select_for_update().get(pk=hook.pk)
+        locked.refused_count += 1
+        locked.last_refused_at = locked.last_received_at = now()
+        locked.refused_log = [*(locked.refused_log or []), entry][-HOOK_LOG_SIZE:]
+        locked.save(update_fields=["refused_count", "last_refused_at", "last_received_at",
+                                   "refused_log"])
+    logger.warning("Focus hook %s delivery refused (%s): ref %r", hook.pk, reason, entry["ref"])
+
+
+@csrf_exempt
+@require_POST
+def focus_hook_receiver(request: HttpRequest, hook_id: int) -> JsonResponse:
+    """Where Focus posts our hooks. Answers 2xx only once the delivery is recorded."""
+    hook = hook_authenticate(hook_id=hook_id, presented=request.headers.get("Authorization"))
+    if hook is None:
+        return JsonResponse({"codigo": "permissao_negada", "mensagem": "hook desconhecido"},
+                            status=403)
+    try:
+        body = StrictJSONParser().parse(request, "application/json", {})
+    except Exception:  # noqa: BLE001 - any unreadable body is the sender's fault
+        return JsonResponse({"codigo": "requisicao_invalida", "mensagem": "JSON inválido"},
+                            status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"codigo": "requisicao_invalida", "mensagem": "JSON inválido"},
+                            status=400)
+    note = hook_receive(hook=hook, body=body)
+    return JsonResponse({"recebido": True, "nota": bool(note)})

@@ -6,10 +6,11 @@ synchronous: Focus answers SEFAZ's result in the same request, 200 with ``status
 (the ``inutilizacao`` event: Focus voided a range itself).
 
 Focus has no GET for an inutilização, so an ambiguous call (timeout, reset, 5xx after sending,
-an unreadable answer) cannot be read back. The row stays ``pendente`` with the failure noted in
-``upstream["gateway"]`` and nothing is sent again on its own. It settles when Focus's
-``inutilizacao`` hook reports the range, or when the tenant sends the range again: voiding is
-idempotent at SEFAZ (a range it already holds is answered 256), so a repeat is always safe.
+an unreadable answer) cannot be read back. The row stays ``pendente`` and ``in_doubt``, the
+failure noted in ``upstream["gateway"]``, and nothing is sent again on its own. It settles
+when Focus's ``inutilizacao`` hook reports the range, or when the tenant sends the range again:
+voiding is idempotent at SEFAZ (a range it already holds is answered 256), so a repeat is
+always safe.
 """
 
 from __future__ import annotations
@@ -19,31 +20,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from core.documents import is_valid_cnpj, is_valid_cpf, normalize
 from core.errors import FocusError
-from fiscal import services
+from fiscal import inline, services
 from fiscal.changes import ChangeType, FiscalChange, publish
-from fiscal.extras import (
-    Answer,
-    acquire_budget,
-    focus_client_for,
-    in_doubt_body,
-    not_sent_error,
-    observe,
-    rate_limited,
-)
-from fiscal.focus import budget
-from fiscal.focus.client import (
-    FocusRateLimited,
-    FocusRejected,
-    FocusUnavailable,
-    FocusUpstreamError,
-)
-from fiscal.models import FocusHook, Inutilizacao
+from fiscal.focus.client import FocusAnswer, FocusRejected, FocusUpstreamError
+from fiscal.inline import Answer, in_doubt_body
+from fiscal.models import FocusHook, Inutilizacao, InutilizacaoStatus
 from tenants.models import ApiKey, Empresa, Tenant
 
 logger = logging.getLogger("fiscal.inutilizacoes")
@@ -51,20 +38,6 @@ logger = logging.getLogger("fiscal.inutilizacoes")
 MODELOS = {"nfe": "55", "nfce": "65"}
 REQUIRED = ("cnpj", "serie", "numero_inicial", "numero_final", "justificativa")
 MAX_NUMERO = 999_999_999  # nNF has 9 digits
-
-
-class InutilizacaoStatus(models.TextChoices):
-    """Inutilizacao.status. Focus's words where Focus said it; the column has no choices (it
-    predates this vocabulary, and changing it would need a migration)."""
-
-    # Persisted; Focus's answer is not known yet (in flight, or in doubt after a failed call).
-    PENDENTE = "pendente"
-    # SEFAZ voided the range (102).
-    AUTORIZADO = "autorizado"
-    # SEFAZ refused (241 a number was used, 256 already voided, ...). Nothing was voided.
-    ERRO_AUTORIZACAO = "erro_autorizacao"
-    # Focus refused the request itself (4xx), or it never left the gateway. Nothing was voided.
-    ERRO = "erro"
 
 
 # --- input ---------------------------------------------------------------------------------------
@@ -190,7 +163,8 @@ def _settle(inutilizacao: Inutilizacao, *, status: str, upstream: dict[str, Any]
     _lock_empresa(inutilizacao.empresa_id)
     moved = Inutilizacao.objects.filter(
         pk=inutilizacao.pk, status=InutilizacaoStatus.PENDENTE
-    ).update(status=status, upstream=upstream, updated_at=services.now(), **fields)
+    ).update(status=status, upstream=upstream, in_doubt=False, updated_at=services.now(),
+             **fields)
     inutilizacao.refresh_from_db()
     if moved and status == InutilizacaoStatus.AUTORIZADO:
         _publish(inutilizacao)
@@ -205,8 +179,7 @@ def inutilizacao_request(*, api_key: ApiKey, doc_type: str, data: Any) -> Answer
     tenant = api_key.tenant
     empresa = services.empresa_for_document(tenant=tenant, doc_type=doc_type,
                                             document=clean.documento)
-    client = focus_client_for(empresa=empresa, environment=api_key.environment)
-    acquire_budget(client=client, tenant=tenant)
+    client = inline.focus_client_for(empresa=empresa, environment=api_key.environment)
     with transaction.atomic():  # committed before anything is sent
         row = Inutilizacao.objects.create(
             tenant=tenant, empresa=empresa, environment=api_key.environment,
@@ -215,29 +188,18 @@ def inutilizacao_request(*, api_key: ApiKey, doc_type: str, data: Any) -> Answer
             justificativa=clean.justificativa, source=Inutilizacao.Source.TENANT,
             status=InutilizacaoStatus.PENDENTE,
         )
-    try:
-        response = client.request("POST", f"/v2/{doc_type}/inutilizacao",
-                                  json_body=clean.focus_body())
-    except FocusRateLimited as exc:
-        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
-        _not_sent(row, exc)
-        raise rate_limited(exc.retry_after) from None
-    except FocusRejected as exc:
-        # Focus refused the request (its validation, the company): nothing was voided.
-        with transaction.atomic():
-            _settle(row, status=InutilizacaoStatus.ERRO,
-                    upstream={"http_status": exc.status_code, **exc.body},
-                    mensagem_sefaz=exc.mensagem)
-        return Answer(status_code=exc.status_code, body=exc.body)
-    except FocusUnavailable as exc:
-        if not exc.sent:
-            _not_sent(row, exc)
-            raise not_sent_error(exc) from None
-        return _in_doubt(row, exc)
-    except FocusUpstreamError as exc:  # timeout, unreadable answer: SEFAZ may have voided it
-        return _in_doubt(row, exc)
-    observe(client, response.rate_limit)
-    body = response.body if isinstance(response.body, dict) else {}
+    return inline.call(
+        lambda: client.inutilizar(doc_type, clean.focus_body()),
+        answered=lambda answer: _answered(row, answer),
+        refused=lambda exc: _refused(row, exc),
+        # Timeout, reset, 5xx, an unreadable answer: SEFAZ may have voided it.
+        in_doubt=lambda exc: _in_doubt(row, exc),
+        not_sent=lambda exc: _not_sent(row, exc),
+    )
+
+
+def _answered(row: Inutilizacao, answer: FocusAnswer) -> Answer:
+    body = answer.data
     status = body.get("status")
     if status not in (InutilizacaoStatus.AUTORIZADO, InutilizacaoStatus.ERRO_AUTORIZACAO):
         # An answer without a result we know: keep it, and keep waiting for the hook.
@@ -248,28 +210,38 @@ def inutilizacao_request(*, api_key: ApiKey, doc_type: str, data: Any) -> Answer
             Inutilizacao.objects.filter(pk=row.pk).update(upstream=body,
                                                           updated_at=services.now())
         row.refresh_from_db()
-        return Answer(status_code=response.status_code, body=inutilizacao_render(row, body))
+        return Answer(status_code=answer.status_code, body=inutilizacao_render(row, body))
     with transaction.atomic():
         _settle(row, status=status, upstream=body, **_answer_fields(body))
-    return Answer(status_code=response.status_code, body=inutilizacao_render(row, body))
+    return Answer(status_code=answer.status_code, body=inutilizacao_render(row, body))
 
 
-def _not_sent(row: Inutilizacao, exc: FocusUpstreamError) -> None:
+def _refused(row: Inutilizacao, exc: FocusRejected) -> Answer:
+    """Focus refused the request (its validation, the company): nothing was voided."""
+    with transaction.atomic():
+        _settle(row, status=InutilizacaoStatus.ERRO,
+                upstream={"http_status": exc.status_code, **exc.body},
+                mensagem_sefaz=exc.mensagem)
+    return Answer(status_code=exc.status_code, body=exc.body)
+
+
+def _not_sent(row: Inutilizacao, exc: FocusUpstreamError) -> Answer:
     with transaction.atomic():
         _settle(row, status=InutilizacaoStatus.ERRO,
                 upstream={"gateway": {"sent": False, "error": f"{type(exc).__name__}: {exc}"}},
                 mensagem_sefaz="não enviado à Focus NFe")
+    inline.raise_not_sent(exc)
 
 
 def _in_doubt(row: Inutilizacao, exc: FocusUpstreamError) -> Answer:
     """Sent, result unknown: the row stays pending for the hook or a repeat by the tenant."""
     logger.warning("inutilizacao %s in doubt: %s", row.pk, exc)
-    note = {"in_doubt": True, "sent": True, "error": f"{type(exc).__name__}: {exc}"[:500],
+    note = {"sent": True, "error": f"{type(exc).__name__}: {exc}"[:500],
             "at": services.now().isoformat()}
     with transaction.atomic():
         _lock_empresa(row.empresa_id)
         Inutilizacao.objects.filter(pk=row.pk, status=InutilizacaoStatus.PENDENTE).update(
-            upstream={"gateway": note}, updated_at=services.now())
+            upstream={"gateway": note}, in_doubt=True, updated_at=services.now())
     row.refresh_from_db()
     if row.status != InutilizacaoStatus.PENDENTE:  # the hook was faster than our timeout
         return Answer(status_code=200, body=inutilizacao_render(row, row.upstream or {}))

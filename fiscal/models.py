@@ -135,10 +135,6 @@ class Note(models.Model):
     def __str__(self) -> str:
         return f"{self.doc_type} {self.ref} ({self.status})"
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES and not self.next_action
-
 
 class NoteEvent(models.Model):
     """The append-only timeline of a note: what happened, when, and what Focus said."""
@@ -226,6 +222,19 @@ class FiscalEvent(models.Model):
         return f"{self.kind} of note {self.note_id} ({self.status})"
 
 
+class InutilizacaoStatus(models.TextChoices):
+    """An inutilização's result; Focus's words where Focus said it."""
+
+    # Persisted; Focus's answer is not known yet (in flight, or in doubt after a failed call).
+    PENDENTE = "pendente"
+    # SEFAZ voided the range (102).
+    AUTORIZADO = "autorizado"
+    # SEFAZ refused (241 a number was used, 256 already voided, ...). Nothing was voided.
+    ERRO_AUTORIZACAO = "erro_autorizacao"
+    # Focus refused the request itself (4xx), or it never left the gateway. Nothing was voided.
+    ERRO = "erro"
+
+
 class Inutilizacao(models.Model):
     """A voided number range, asked by the tenant or reported by Focus."""
 
@@ -242,7 +251,11 @@ class Inutilizacao(models.Model):
     numero_final = models.PositiveIntegerField()
     justificativa = models.TextField(blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.TENANT)
-    status = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, choices=InutilizacaoStatus.choices,
+                              default=InutilizacaoStatus.PENDENTE)
+    # Sent to Focus, result unknown (Focus has no GET for it): pending until Focus's hook
+    # reports the range or the tenant sends it again. Never sent again on its own.
+    in_doubt = models.BooleanField(default=False)
     status_sefaz = models.CharField(max_length=10, blank=True)
     mensagem_sefaz = models.TextField(blank=True)
     protocolo = models.CharField(max_length=30, blank=True)

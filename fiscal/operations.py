@@ -24,14 +24,12 @@ from django.conf import settings
 from django.db import transaction
 
 from core.errors import FocusError
-from fiscal import selectors
+from fiscal import inline, selectors
 from fiscal.changes import ChangeType, FiscalChange, publish
-from fiscal.focus import budget
 from fiscal.focus.client import (
     FocusClient,
     FocusNotFound,
     FocusRateLimited,
-    FocusRejected,
     FocusUpstreamError,
 )
 from fiscal.models import FiscalEvent, NextAction, Note, NoteEvent, NoteStatus
@@ -59,9 +57,7 @@ def _bad(mensagem: str) -> FocusError:
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str
-    method: str
-    suffix: str  # appended to /v2/<doc>/<ref>
+    kind: str  # also the operation's name at Focus (fiscal.focus.client.NOTE_OPERATIONS)
     doc_types: tuple[str, ...]
     validate: Callable[[dict[str, Any]], dict[str, Any]]
     # Whether a read of the note can tell if the operation landed (then it may be resent).
@@ -120,19 +116,18 @@ def _nothing(data: dict[str, Any]) -> dict[str, Any]:
 
 
 SPECS: dict[str, Spec] = {
-    Kind.CANCELAMENTO: Spec(Kind.CANCELAMENTO, "DELETE", "", ("nfe", "nfce", "nfse", "nfsen"),
+    Kind.CANCELAMENTO: Spec(Kind.CANCELAMENTO, ("nfe", "nfce", "nfse", "nfsen"),
                             _justificativa, True, ChangeType.NOTE_CANCELLED),
-    Kind.CARTA_CORRECAO: Spec(Kind.CARTA_CORRECAO, "POST", "/carta_correcao", ("nfe",),
-                              _correcao, True, ChangeType.CORRECTION_REGISTERED),
-    Kind.ATOR_INTERESSADO: Spec(Kind.ATOR_INTERESSADO, "POST", "/ator_interessado", ("nfe",),
-                                _ator, False, ChangeType.OPERATION_REGISTERED),
-    Kind.INSUCESSO_ENTREGA: Spec(Kind.INSUCESSO_ENTREGA, "POST", "/insucesso_entrega", ("nfe",),
-                                 _insucesso, False, ChangeType.OPERATION_REGISTERED),
-    Kind.CANCELAMENTO_INSUCESSO: Spec(Kind.CANCELAMENTO_INSUCESSO, "DELETE",
-                                      "/insucesso_entrega", ("nfe",), _nothing, False,
+    Kind.CARTA_CORRECAO: Spec(Kind.CARTA_CORRECAO, ("nfe",), _correcao, True,
+                              ChangeType.CORRECTION_REGISTERED),
+    Kind.ATOR_INTERESSADO: Spec(Kind.ATOR_INTERESSADO, ("nfe",), _ator, False,
+                                ChangeType.OPERATION_REGISTERED),
+    Kind.INSUCESSO_ENTREGA: Spec(Kind.INSUCESSO_ENTREGA, ("nfe",), _insucesso, False,
+                                 ChangeType.OPERATION_REGISTERED),
+    Kind.CANCELAMENTO_INSUCESSO: Spec(Kind.CANCELAMENTO_INSUCESSO, ("nfe",), _nothing, False,
                                       ChangeType.OPERATION_REGISTERED),
-    Kind.EMAIL: Spec(Kind.EMAIL, "POST", "/email", ("nfe", "nfce", "nfse", "nfsen"), _emails,
-                     False, ChangeType.OPERATION_REGISTERED),
+    Kind.EMAIL: Spec(Kind.EMAIL, ("nfe", "nfce", "nfse", "nfsen"), _emails, False,
+                     ChangeType.OPERATION_REGISTERED),
 }
 
 
@@ -223,9 +218,10 @@ def _persist(note: Note, spec: Spec, payload: dict[str, Any]) -> FiscalEvent:
 
 # --- running one step ---------------------------------------------------------------------------
 
-def _client(note: Note, timeout: float | None) -> FocusClient:
+def _client(note: Note, timeout: float | None, *, urgent: bool = True) -> FocusClient:
     return FocusClient(environment=note.environment,
-                       token=note.empresa.focus_token(note.environment), timeout=timeout)
+                       token=note.empresa.focus_token(note.environment),
+                       tenant_id=note.tenant_id, urgent=urgent, timeout=timeout)
 
 
 def _run(event: FiscalEvent, spec: Spec, *, timeout: float | None) -> OperationResult:
@@ -241,24 +237,22 @@ def _run(event: FiscalEvent, spec: Spec, *, timeout: float | None) -> OperationR
     event.attempts += 1
     event.in_doubt = True
     client = _client(note, timeout)
-    decision = budget.acquire(fingerprint=client.fingerprint, tenant_id=note.tenant_id,
-                              urgent=True)
-    if not decision.allowed:
-        # The token is out of requests (Focus said so): nothing sent, send it after the reset.
-        return _retry_later(event, FocusRateLimited(decision.retry_after),
-                            delay=decision.retry_after, resend=True)
-    path = f"/v2/{note.doc_type}/{note.upstream_ref}{spec.suffix}"
-    try:
-        response = client.request(spec.method, path, json_body=event.payload or None)
-    except FocusRateLimited as exc:
-        return _retry_later(event, exc, delay=exc.retry_after, resend=True)
-    except FocusRejected as exc:
-        return _settle(event, spec, status_code=exc.status_code, body=exc.body, refused=True)
-    except FocusUpstreamError as exc:
-        return _retry_later(event, exc, delay=settings.FG_RETRY_SCHEDULE[0],
-                            resend=not exc.sent)
-    body = response.body if isinstance(response.body, dict) else {}
-    return _settle(event, spec, status_code=response.status_code, body=body)
+    return inline.call(
+        lambda: client.operation(note.doc_type, note.upstream_ref, spec.kind,
+                                 event.payload or None),
+        answered=lambda answer: _settle(event, spec, status_code=answer.status_code,
+                                        body=answer.data),
+        refused=lambda exc: _settle(event, spec, status_code=exc.status_code, body=exc.body,
+                                    refused=True),
+        # Sent, answer unknown: the background reads the note before anything else.
+        in_doubt=lambda exc: _retry_later(event, exc, delay=settings.FG_RETRY_SCHEDULE[0],
+                                          resend=False),
+        # Nothing reached Focus (its 429, no request left, no connection): send it later.
+        not_sent=lambda exc: _retry_later(
+            event, exc, resend=True,
+            delay=exc.retry_after if isinstance(exc, FocusRateLimited)
+            else settings.FG_RETRY_SCHEDULE[0]),
+    )
 
 
 def _pending_body(event: FiscalEvent) -> dict[str, Any]:
@@ -385,7 +379,8 @@ def _reconcile(event: FiscalEvent, spec: Spec, token: str) -> FiscalEvent:
                        "not repeated automatically", fiscal_event=event.pk)
         event.refresh_from_db()
         return event
-    client = _client(note, None)
+    # A background read: it leaves the reserve of the token's requests to urgent work.
+    client = _client(note, None, urgent=False)
     try:
         consulta = client.consult(note.doc_type, note.upstream_ref, completa=True).body
     except FocusNotFound:

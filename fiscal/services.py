@@ -1,16 +1,12 @@
-"""Every write to notes: creation, the submit / sync steps, applying what Focus says.
+"""Writes to notes: accepting one (ref rules, the "created" event), applying what Focus says
+about it (statuses never go backwards; changes published), asking for a sync now.
 
-The rule that keeps fiscal documents unique (DESIGN.md §4): before a POST leaves, the note is
-marked *in doubt* (next action ``sync``) in its own committed transaction. Whatever happens
-next — an answer, a timeout, a reset, a worker killed mid-call — the next step is a read, and a
-POST is repeated only when that read says 404, or ``erro_autorizacao`` for a ref the tenant
-re-sent. Focus itself refuses a second POST of a ref it holds, which covers the last window.
+The steps that talk to Focus (submit, sync) are in fiscal/steps.py; the choice between running
+a submit inline or queuing it is in fiscal/emission.py.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,27 +14,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from core.errors import FocusError
 from fiscal.changes import ChangeType, FiscalChange, publish
-from fiscal.focus import budget
-from fiscal.focus.client import (
-    FocusClient,
-    FocusMalformed,
-    FocusNotFound,
-    FocusRateLimited,
-    FocusRejected,
-    FocusResponse,
-    FocusTimeout,
-    FocusUnavailable,
-    FocusUpstreamError,
-)
 from fiscal.models import (
     ALLOWED_TRANSITIONS,
     FINAL_STATUSES,
-    FocusHook,
     NextAction,
     Note,
     NoteEvent,
@@ -47,11 +29,6 @@ from fiscal.models import (
 from fiscal.render import note_consulta
 from fiscal.validation import validate_document, validate_ref
 from tenants.models import ApiKey, Empresa, Tenant
-
-logger = logging.getLogger("fiscal.hooks")
-
-# Focus codes that, answered to a POST, mean "I already hold this ref": read it instead.
-ALREADY_HELD = {"em_processamento", "nfe_autorizada", "ja_autorizada", "nfe_cancelada"}
 
 STATUS_CHANGES = {
     NoteStatus.AUTORIZADO: ChangeType.NOTE_AUTHORIZED,
@@ -79,7 +56,7 @@ def now() -> datetime:
     return timezone.now()
 
 
-def _new_token() -> str:
+def new_claim_token() -> str:
     return secrets.token_hex(16)
 
 
@@ -130,15 +107,23 @@ class Accepted:
 
 def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any,
                 params: dict[str, str] | None = None) -> Accepted:
-    """Validate, find the company, apply the ref rules and persist the note, claimed for submit.
+    """Validate like Focus's first validation, find the company, and persist the note."""
+    ref = validate_ref(ref)
+    _, document = validate_document(doc_type, payload)
+    empresa = empresa_for_document(tenant=api_key.tenant, doc_type=doc_type, document=document)
+    return note_persist(api_key=api_key, empresa=empresa, doc_type=doc_type, ref=ref,
+                        payload=payload, params=params)
+
+
+def note_persist(*, api_key: ApiKey, empresa: Empresa, doc_type: str, ref: str,
+                 payload: dict[str, Any], params: dict[str, str] | None = None) -> Accepted:
+    """Apply the ref rules and persist the note, claimed for its submit. Every note (an
+    emission, an importação) is accepted here.
 
     One transaction writes the Note and its "created" event; nothing is sent yet.
     """
-    ref = validate_ref(ref)
-    _, document = validate_document(doc_type, payload)
     tenant = api_key.tenant
-    empresa = empresa_for_document(tenant=tenant, doc_type=doc_type, document=document)
-    token = _new_token()
+    token = new_claim_token()
     lease_until = now() + timedelta(seconds=settings.FG_FASTPATH_GRACE)
     key = {"tenant": tenant, "environment": api_key.environment, "doc_type": doc_type, "ref": ref}
     try:
@@ -207,307 +192,11 @@ def _resend(note: Note, empresa: Empresa, payload: dict, token: str,
     return note
 
 
-# --- claims -----------------------------------------------------------------------------------
-
-def note_claim(*, note_id: int, token: str | None = None) -> str | None:
-    """Claim a note's due step. With ``token``, re-take a claim handed over by the fast path.
-
-    The lease outlives any Focus call, so a claim only expires when its worker is gone.
-    """
-    lease = now() + timedelta(seconds=settings.FG_CLAIM_LEASE)
-    qs = Note.objects.filter(pk=note_id).exclude(next_action=NextAction.NONE)
-    qs = qs.filter(claim_token=token) if token else qs.filter(next_action_at__lte=now())
-    new_token = token or _new_token()
-    if qs.update(claim_token=new_token, next_action_at=lease) != 1:
-        return None
-    return new_token
-
-
-def dispatch_due_notes(*, limit: int = 200) -> list[tuple[int, str, str]]:
-    """Claim due notes (urgent first) and return (note id, action, token) to enqueue."""
-    due = list(
-        Note.objects.filter(
-            next_action__in=[NextAction.SUBMIT, NextAction.SYNC], next_action_at__lte=now()
-        )
-        .order_by("-priority", "next_action_at")
-        .values_list("pk", "next_action", "next_action_at")[:limit]
-    )
-    lease = now() + timedelta(seconds=settings.FG_CLAIM_LEASE)
-    claimed = []
-    for pk, action, at in due:
-        token = _new_token()
-        # Conditional: only if nobody moved the row since we read it.
-        if Note.objects.filter(pk=pk, next_action=action, next_action_at=at).update(
-            claim_token=token, next_action_at=lease
-        ) == 1:
-            claimed.append((pk, action, token))
-    return claimed
-
-
-# --- the steps --------------------------------------------------------------------------------
-
-@dataclass
-class StepResult:
-    """What one step learned; the facade renders it when the step ran inline."""
-
-    note: Note
-    # Focus's own answer to a POST (status code, body) when it gave one.
-    upstream_status: int | None = None
-    upstream_body: Any = None
-
-
-def note_run_step(*, note_id: int, token: str, timeout: float | None = None,
-                  urgent: bool | None = None) -> StepResult:
-    """Run the claimed step of a note (submit or sync). Idempotent: a stale token does nothing."""
-    note = Note.objects.select_related("empresa", "tenant").get(pk=note_id)
-    if note.claim_token != token:
-        return StepResult(note=note)
-    urgent = (note.priority > 0) if urgent is None else urgent
-    client = FocusClient(
-        environment=note.environment,
-        token=note.empresa.focus_token(note.environment),
-        timeout=timeout,
-    )
-    decision = budget.acquire(
-        fingerprint=client.fingerprint, tenant_id=note.tenant_id, urgent=urgent
-    )
-    if not decision.allowed:
-        _release(note, token, note.next_action, delay=decision.retry_after,
-                 error="waiting for the Focus token's request budget")
-        note.refresh_from_db()
-        return StepResult(note=note)
-    if note.next_action == NextAction.SUBMIT and not note.in_doubt:
-        return _submit(note, token, client)
-    return _sync(note, token, client)
-
-
-def _release(note: Note, token: str, action: str, *, delay: float, error: str = "",
-             **fields: Any) -> bool:
-    """Hand the note back to the schedule: ``action`` due in ``delay`` seconds."""
-    return Note.objects.filter(pk=note.pk, claim_token=token).update(
-        claim_token="", next_action=action,
-        next_action_at=now() + timedelta(seconds=max(delay, 0)), last_error=error[:1000],
-        **fields,
-    ) == 1
-
-
-def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
-    # Write-ahead: from here on, until Focus answers, the note is in doubt and the next step
-    # anyone takes is a read. Committed before the request leaves.
-    marked = Note.objects.filter(pk=note.pk, claim_token=token).update(
-        in_doubt=True, next_action=NextAction.SYNC,
-        submit_attempts=note.submit_attempts + 1, submitted_at=now(),
-    )
-    if marked != 1:
-        return StepResult(note=note)
-    note.submit_attempts += 1
-    note_event(note, NoteEvent.Kind.SUBMITTED, f"POST /v2/{note.doc_type}",
-               attempt=note.submit_attempts, upstream_ref=note.upstream_ref)
-    try:
-        response = _post(client, note)
-    except FocusRateLimited as exc:
-        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
-        _upstream_failed(note, token, exc, action=NextAction.SUBMIT, delay=exc.retry_after,
-                         in_doubt=False)
-        return _reloaded(note)
-    except FocusUnavailable as exc:
-        if exc.sent:
-            _upstream_failed(note, token, exc, action=NextAction.SYNC,
-                             delay=_retry_delay(note.submit_attempts))
-        else:
-            _upstream_failed(note, token, exc, action=NextAction.SUBMIT,
-                             delay=_retry_delay(note.submit_attempts), in_doubt=False)
-        return _reloaded(note)
-    except (FocusTimeout, FocusMalformed) as exc:
-        _upstream_failed(note, token, exc, action=NextAction.SYNC,
-                         delay=_retry_delay(note.submit_attempts))
-        return _reloaded(note)
-    except FocusRejected as exc:
-        return _submit_rejected(note, token, exc)
-    _observe(client, response)
-    body = response.body if isinstance(response.body, dict) else {}
-    with transaction.atomic():
-        locked = Note.objects.select_for_update().get(pk=note.pk)
-        note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the POST",
-                   status_code=response.status_code, body=redacted_body(body),
-                   ms=round(response.duration_ms))
-        locked.in_doubt = False
-        apply_upstream(locked, body, source="submit")
-        if locked.claim_token == token:
-            locked.claim_token = ""
-            if locked.status == NoteStatus.PROCESSANDO or _still_pending(locked):
-                locked.next_action = NextAction.SYNC
-                locked.next_action_at = now() + timedelta(seconds=_first_sync_delay(locked))
-                locked.priority = 0
-        locked.save()
-    return StepResult(note=locked, upstream_status=response.status_code, upstream_body=body)
-
-
-def _post(client: FocusClient, note: Note) -> FocusResponse:
-    """The note's POST: an emission, or the XML of an importação (fiscal/extras.py)."""
-    if not note.payload.get("importacao"):
-        return client.emit(note.doc_type, note.upstream_ref, note.payload,
-                           params=note.upstream_params or None)
-    raw = client.request_raw("POST", "/v2/nfe/importacao", params={"ref": note.upstream_ref},
-                             content=note.payload["xml"].encode(), content_type="application/xml")
-    try:
-        body = json.loads(raw.content) if raw.content else {}
-    except ValueError:
-        raise FocusMalformed("Focus answered the importação with a body that is not JSON"
-                             ) from None
-    return FocusResponse(status_code=raw.status_code, body=body, duration_ms=0.0,
-                         rate_limit=raw.rate_limit)
-
-
-def _submit_rejected(note: Note, token: str, exc: FocusRejected) -> StepResult:
-    if exc.codigo in ALREADY_HELD:
-        # Focus holds this ref already (an earlier POST landed): learn its status by reading.
-        _upstream_failed(note, token, exc, action=NextAction.SYNC, delay=0)
-        return _reloaded(note)
-    # Focus refused the document itself (its first validation): no fiscal document exists,
-    # the ref may be sent again. The tenant sees Focus's own answer.
-    with transaction.atomic():
-        locked = Note.objects.select_for_update().get(pk=note.pk)
-        note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus refused the POST",
-                   status_code=exc.status_code, body=redacted_body(exc.body))
-        locked.in_doubt = False
-        body = {"status": NoteStatus.ERRO_AUTORIZACAO, "mensagem_sefaz": exc.mensagem,
-                "erros": exc.erros or [{"codigo": exc.codigo, "mensagem": exc.mensagem}]}
-        apply_upstream(locked, body, source="submit", keep_upstream=True)
-        if locked.claim_token == token:
-            locked.claim_token = ""
-            locked.next_action = NextAction.NONE
-            locked.next_action_at = None
-        locked.save()
-    return StepResult(note=locked, upstream_status=exc.status_code, upstream_body=exc.body)
-
-
-def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
-    Note.objects.filter(pk=note.pk, claim_token=token).update(
-        sync_attempts=note.sync_attempts + 1
-    )
-    note.sync_attempts += 1
-    try:
-        response = client.consult(note.doc_type, note.upstream_ref, completa=True)
-    except FocusNotFound:
-        # Focus does not have it: the POST never landed. Sending it now cannot duplicate.
-        with transaction.atomic():
-            note_event(note, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus does not have the note",
-                       status_code=404)
-            _release(note, token, NextAction.SUBMIT, delay=0, in_doubt=False, priority=1)
-        return _reloaded(note)
-    except FocusRateLimited as exc:
-        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
-        _upstream_failed(note, token, exc, action=NextAction.SYNC, delay=exc.retry_after)
-        return _reloaded(note)
-    except FocusUpstreamError as exc:
-        _upstream_failed(note, token, exc, action=NextAction.SYNC,
-                         delay=_retry_delay(note.sync_attempts))
-        return _reloaded(note)
-    _observe(client, response)
-    body = response.body if isinstance(response.body, dict) else {}
-    with transaction.atomic():
-        locked = Note.objects.select_for_update().get(pk=note.pk)
-        note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the read",
-                   status_code=response.status_code, status=body.get("status"),
-                   ms=round(response.duration_ms))
-        upstream_status = body.get("status")
-        resend = (
-            locked.in_doubt
-            and upstream_status == NoteStatus.ERRO_AUTORIZACAO
-            and locked.tenant_attempt > 1
-        )
-        if resend:
-            # The read may show the rejection of the tenant's earlier try, not of this one:
-            # send again (no fiscal document exists under an erro_autorizacao ref).
-            if locked.claim_token == token:
-                locked.claim_token = ""
-                locked.in_doubt = False
-                locked.next_action = NextAction.SUBMIT
-                locked.next_action_at = now()
-                locked.save()
-            return StepResult(note=locked)
-        locked.in_doubt = False
-        apply_upstream(locked, body, source="sync")
-        if locked.claim_token == token:
-            locked.claim_token = ""
-            if locked.status == NoteStatus.PROCESSANDO or _still_pending(locked):
-                _schedule_next_sync(locked)
-            else:
-                locked.next_action = NextAction.NONE
-                locked.next_action_at = None
-                locked.priority = 0
-        locked.save()
-    return StepResult(note=locked)
-
-
-def _still_pending(note: Note) -> bool:
+def still_pending(note: Note) -> bool:
     """An authorized NFCe in offline contingency keeps being read until it is made effective."""
     return bool(note.contingencia_offline) and not note.contingencia_offline_efetivada and (
         note.status == NoteStatus.AUTORIZADO
     )
-
-
-def _schedule_next_sync(note: Note) -> None:
-    age = (now() - (note.submitted_at or note.created_at)).total_seconds()
-    if age > settings.FG_SYNC_HORIZON and note.stuck_at is None:
-        note.stuck_at = now()
-        note_event(note, NoteEvent.Kind.STUCK,
-                   f"no final status after {settings.FG_SYNC_HORIZON // 86400} days")
-        publish(FiscalChange(type=ChangeType.NOTE_STUCK, tenant=note.tenant,
-                             empresa=note.empresa, data=note_consulta(note), note=note))
-    note.next_action = NextAction.SYNC
-    note.priority = 0
-    note.next_action_at = now() + timedelta(seconds=_sync_delay(note.sync_attempts))
-
-
-def _reloaded(note: Note) -> StepResult:
-    note.refresh_from_db()
-    return StepResult(note=note)
-
-
-def _upstream_failed(note: Note, token: str, exc: FocusUpstreamError, *, action: str,
-                     delay: float, in_doubt: bool | None = None) -> None:
-    fields: dict[str, Any] = {}
-    if in_doubt is not None:
-        fields["in_doubt"] = in_doubt
-    with transaction.atomic():
-        note_event(note, NoteEvent.Kind.UPSTREAM_ERROR, str(exc)[:500],
-                   error=type(exc).__name__, sent=exc.sent, next_action=action)
-        _release(note, token, action, delay=delay, error=f"{type(exc).__name__}: {exc}",
-                 **fields)
-
-
-def _observe(client: FocusClient, response: FocusResponse) -> None:
-    if response.rate_limit:
-        budget.observe(fingerprint=client.fingerprint,
-                       remaining=response.rate_limit.remaining, reset=response.rate_limit.reset)
-
-
-def _retry_delay(attempt: int) -> float:
-    schedule = settings.FG_RETRY_SCHEDULE
-    return schedule[min(max(attempt - 1, 0), len(schedule) - 1)]
-
-
-def _sync_delay(attempt: int) -> float:
-    schedule = settings.FG_SYNC_SCHEDULE
-    return schedule[min(max(attempt - 1, 0), len(schedule) - 1)]
-
-
-def _first_sync_delay(note: Note) -> float:
-    """With our hooks registered at Focus, the first poll waits for the hook to arrive."""
-    # A hook of a replaced token is refused on arrival (fiscal.hooks): it does not count.
-    # Compared in the same query (a join), not by loading the company.
-    current = f"empresa__token_{note.environment}_fingerprint"
-    hooked = FocusHook.objects.filter(
-        empresa_id=note.empresa_id, environment=note.environment, event=_hook_event(note),
-        is_active=True, **{current: F("token_fingerprint")},
-    ).exclude(focus_id="").exclude(token_fingerprint="").exists()
-    return settings.FG_SYNC_FIRST_DELAY_HOOKED if hooked else settings.FG_SYNC_FIRST_DELAY
-
-
-def _hook_event(note: Note) -> str:
-    return "nfe" if note.doc_type in ("nfe", "nfce") else note.doc_type
 
 
 # --- applying what Focus says -------------------------------------------------------------------
@@ -567,7 +256,7 @@ def apply_upstream(note: Note, body: dict[str, Any], *, source: str,
             note.stuck_at = None
             if note.status == NoteStatus.AUTORIZADO and note.authorized_at is None:
                 note.authorized_at = now()
-            if not _still_pending(note) and note.next_action == NextAction.SYNC:
+            if not still_pending(note) and note.next_action == NextAction.SYNC:
                 note.next_action = NextAction.NONE
                 note.next_action_at = None
     note.save()
@@ -601,85 +290,6 @@ def _changes(note: Note, old_status: str, before: dict[str, Any], changed: bool)
     if note.tentativa_anterior and note.tentativa_anterior != before["tentativa_anterior"]:
         changes.append(ChangeType.PREVIOUS_ATTEMPT_CANCELLED)
     return changes
-
-
-# A hook may settle a note that waits on Focus with one of these; anything else it says about a
-# note (a settled note changing, a note in processing "cancelled") is confirmed by a read.
-_HOOK_SETTLES = frozenset({
-    NoteStatus.AUTORIZADO, NoteStatus.ERRO_AUTORIZACAO, NoteStatus.DENEGADO,
-})
-# How many refused deliveries a hook keeps for the staff (FocusHook.refused_log).
-HOOK_LOG_SIZE = 20
-
-
-def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
-    """A Focus hook delivery, applied only as far as a hook is believed.
-
-    - Only a note of the hook's own company and environment can be named; any other ref
-      changes nothing and is recorded on the hook (``hook_record_refusal``).
-    - A note waiting on Focus (processando_autorizacao) is settled from the body: the normal
-      path, with no read added.
-    - Anything else the body would change (``autorizado`` to ``cancelado``, a note in processing
-      said to be cancelled, contingency flags of an authorized NFCe) is not applied: the note
-      is read from Focus at once and only Focus's answer is applied. A body with nothing new
-      (a repeated delivery) is recorded and nothing more. Our own operations (a cancel) apply
-      their own answers; a hook saying the same then finds nothing new.
-    """
-    ref = str(body.get("ref") or "")
-    status = body.get("status")
-    with transaction.atomic():
-        note = (
-            Note.objects.select_for_update()
-            .select_related("tenant", "empresa")
-            .filter(upstream_ref=ref, empresa_id=hook.empresa_id, environment=hook.environment)
-            .first()
-        )
-        if note is None:
-            reason = ("other_company_or_environment"
-                      if ref and Note.objects.filter(upstream_ref=ref).exists() else "unknown_ref")
-            hook_record_refusal(hook=hook, body=body, reason=reason)
-            return None
-        FocusHook.objects.filter(pk=hook.pk).update(last_received_at=now())
-        waiting = note.status == NoteStatus.PROCESSANDO
-        if waiting and (not status or status == note.status or status in _HOOK_SETTLES):
-            note_event(note, NoteEvent.Kind.HOOK_RECEIVED, f"Focus hook {hook.event}",
-                       status=status)
-            note.in_doubt = False
-            apply_upstream(note, body, source="hook")
-            if note.status in FINAL_STATUSES and not _still_pending(note) and not note.claim_token:
-                note.next_action = NextAction.NONE
-                note.next_action_at = None
-                note.save(update_fields=["next_action", "next_action_at", "in_doubt"])
-            return note
-        # Only a change the note could make is worth a read: statuses never go backwards, so
-        # "autorizado" for a cancelled note (or an unknown word) is not asked about.
-        news = status in ALLOWED_TRANSITIONS.get(note.status, ()) or _still_pending(note)
-        note_event(note, NoteEvent.Kind.HOOK_RECEIVED,
-                   f"Focus hook {hook.event}: " + (
-                       f"says {status} of a {note.status} note, not applied; confirming with a "
-                       "read of Focus" if news else "nothing new"),
-                   status=status)
-    if news:
-        note_request_sync(note=note, reason=f"confirm what a hook said ({status})")
-    return note
-
-
-def hook_record_refusal(*, hook: FocusHook, body: dict[str, Any], reason: str) -> None:
-    """Record on the hook (never on a note) a delivery that moved nothing, bounded."""
-    entry = {
-        "at": now().isoformat(),
-        "reason": reason,
-        "ref": str(body.get("ref") or "")[:100],
-        "status": str(body.get("status") or "")[:40],
-    }
-    with transaction.atomic():
-        locked = FocusHook.objects.select_for_update().get(pk=hook.pk)
-        locked.refused_count += 1
-        locked.last_refused_at = locked.last_received_at = now()
-        locked.refused_log = [*(locked.refused_log or []), entry][-HOOK_LOG_SIZE:]
-        locked.save(update_fields=["refused_count", "last_refused_at", "last_received_at",
-                                   "refused_log"])
-    logger.warning("Focus hook %s delivery refused (%s): ref %r", hook.pk, reason, entry["ref"])
 
 
 def note_request_sync(*, note: Note, reason: str, actor: str = "") -> Note:

@@ -8,20 +8,20 @@ from celery import shared_task
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from fiscal import operations, services
+from fiscal import operations, steps
 from fiscal.hooks import empresa_sync_hooks
+from fiscal.models import NextAction
 from tenants.models import Empresa
 
 logger = logging.getLogger("fiscal.tasks")
-
-QUEUES = {"submit": "submit", "sync": "sync"}
-
 
 def enqueue_step(note_id: int, action: str, token: str) -> bool:
     """Hand a claimed step to a worker. If the broker is down the claim's lease runs out and
     the dispatcher takes the note again: nothing is lost."""
     try:
-        note_step.apply_async((note_id, token), queue=QUEUES.get(action, "sync"), retry=False)
+        # Submits have their own queue, so a backlog of polls never delays emission.
+        queue = "submit" if action == NextAction.SUBMIT else "sync"
+        note_step.apply_async((note_id, token), queue=queue, retry=False)
     except OperationalError as exc:
         logger.warning("broker unavailable, note %s waits for the dispatcher: %s", note_id, exc)
         return False
@@ -30,9 +30,9 @@ def enqueue_step(note_id: int, action: str, token: str) -> bool:
 
 @shared_task(acks_late=True, ignore_result=True)
 def note_step(note_id: int, token: str) -> None:
-    claimed = services.note_claim(note_id=note_id, token=token)
+    claimed = steps.note_claim(note_id=note_id, token=token)
     if claimed:
-        services.note_run_step(note_id=note_id, token=claimed)
+        steps.note_run_step(note_id=note_id, token=claimed)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -43,7 +43,7 @@ def fiscal_event_step(event_id: int, token: str) -> None:
 @shared_task(ignore_result=True)
 def dispatch_notes() -> int:
     """Beat, every second: hand due notes and operations to the workers."""
-    claimed = services.dispatch_due_notes()
+    claimed = steps.dispatch_due_notes()
     for note_id, action, token in claimed:
         enqueue_step(note_id, action, token)
     events = operations.dispatch_due_events()

@@ -8,18 +8,19 @@ Focus's and SEFAZ's to judge, and reaches the tenant as their answer.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+from django.conf import settings
+
 from core.documents import is_valid_cnpj, is_valid_cpf, normalize
 from core.errors import FocusError
+from core.parsers import json_depth
 
-ASYNC_DOC_TYPES = ("nfe", "nfse", "nfsen")
-DOC_TYPES = ("nfe", "nfce", "nfse", "nfsen")
-
-# The one ref alphabet: the URL routes (config/urls.py, fiscal/urls_extras.py) match refs with
-# this pattern, and the POST accepts no other, so every ref accepted is reachable by GET and
-# DELETE. ASCII only: str.isalnum() would also take "ç" or "ǅ", which no route matches.
+# The one ref alphabet: the URL routes (fiscal/urls.py) match refs with this pattern, and the
+# POST accepts no other, so every ref accepted is reachable by GET and DELETE. ASCII only:
+# str.isalnum() would also take "ç" or "ǅ", which no route matches.
 REF_PATTERN = r"[A-Za-z0-9_.-]+"
 REF_MAX_LENGTH = 100
 _REF = re.compile(REF_PATTERN)
@@ -73,6 +74,18 @@ def validate_ref(ref: str | None) -> str:
             "Referência inválida: use até 100 letras, números, '-', '_' ou '.'",
         )
     return ref
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """A body taken as sent (not through DRF's parsers), read as Focus reads JSON."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        # Focus answers 415 for a body it cannot parse.
+        raise FocusError("requisicao_invalida", "JSON inválido", status_code=415) from None
+    if json_depth(data) > settings.FG_MAX_JSON_DEPTH:
+        raise FocusError("requisicao_invalida", "JSON aninhado demais", status_code=415)
+    return data
 
 
 def validate_document(doc_type: str, payload: Any) -> tuple[str, str]:

@@ -29,7 +29,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 import sandbox.server
-from fiscal import services as fiscal_services
+from fiscal import steps as fiscal_steps
 from fiscal.focus.client import reset_clients
 from fiscal.models import FiscalEvent, Inutilizacao, Note, NoteEvent
 from sandbox.server import SandboxServer
@@ -156,8 +156,8 @@ def world(actor: Actor, make_empresa, settings, monkeypatch,
 
 def run_note_schedule() -> None:
     """What the dispatcher and a worker would do now: any step due talks to Focus."""
-    for note_id, _action, token in fiscal_services.dispatch_due_notes():
-        fiscal_services.note_run_step(note_id=note_id, token=token)
+    for note_id, _action, token in fiscal_steps.dispatch_due_notes():
+        fiscal_steps.note_run_step(note_id=note_id, token=token)
 
 
 _VOLATILE = {("tenants.apikey", "last_used_at")}  # touched by authentication itself

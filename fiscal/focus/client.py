@@ -13,14 +13,15 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from django.conf import settings
 
+from fiscal.focus import budget
 from tenants.models import Environment
 
 logger = logging.getLogger("fiscal.focus")
@@ -80,22 +81,37 @@ class FocusNotFound(FocusRejected):
     """404: Focus has no such document (for a read, proof that a POST never landed)."""
 
 
-@dataclass
-class FocusResponse:
+class FocusBudgetSpent(FocusRateLimited):
+    """Our shared budget for the token is spent (budget.py): nothing was sent. Wait."""
+
+
+class FocusNotSent(FocusUpstreamError):
+    """The caller's ``before_send`` declined (its claim was lost): nothing was sent."""
+
+    sent = False
+
+
+@dataclass(frozen=True)
+class FocusAnswer:
+    """A JSON answer of Focus (2xx or 3xx)."""
+
     status_code: int
     body: Any
     duration_ms: float
-    rate_limit: RateLimitInfo | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The body when it is an object (Focus's documents and results), else empty."""
+        return self.body if isinstance(self.body, dict) else {}
 
 
-@dataclass
-class RawAnswer:
+@dataclass(frozen=True)
+class FocusFile:
+    """An answer that is not JSON (a PDF, a text file), passed on as Focus gave it."""
+
     status_code: int
     content_type: str
     content: bytes
-    rate_limit: RateLimitInfo | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -155,103 +171,229 @@ def _parse_rate_limit(headers: httpx.Headers) -> RateLimitInfo | None:
         return None
 
 
-class FocusClient:
-    """Calls to one Focus environment with one company's token."""
+# Operations on an existing note: name -> (method, path after /v2/<doc>/<ref>). The one list of
+# them: the facade routes and dispatches by it, fiscal/operations.py says what each one means.
+# Reference: focus-nfe-api-v2.txt "Cancelamento", "Carta de Correção Eletrônica", "Ator
+# Interessado", "Insucesso na Entrega", "Reenvio de email".
+NOTE_OPERATIONS: dict[str, tuple[str, str]] = {
+    "cancelamento": ("DELETE", ""),
+    "carta_correcao": ("POST", "carta_correcao"),
+    "ator_interessado": ("POST", "ator_interessado"),
+    "insucesso_entrega": ("POST", "insucesso_entrega"),
+    "cancelamento_insucesso": ("DELETE", "insucesso_entrega"),
+    "email": ("POST", "email"),
+}
 
-    def __init__(self, *, environment: str, token: str, timeout: float | None = None) -> None:
+BeforeSend = Callable[[], bool]
+
+
+class FocusClient:
+    """Calls to one Focus environment with one company's token, on behalf of one tenant.
+
+    Every call takes one request from the token's shared budget (budget.py) before it leaves,
+    and every answer's ``Rate-Limit-*`` headers (or 429) are recorded there: callers never see
+    the budget, only ``FocusBudgetSpent`` / ``FocusRateLimited``. ``urgent``: submits, inline
+    operations, hook-triggered syncs; scheduled polls pass False and leave a reserve free.
+
+    ``before_send``: called once the request has its budget, just before it leaves (the
+    write-ahead "in doubt" mark goes there); returning False sends nothing (FocusNotSent).
+    """
+
+    def __init__(self, *, environment: str, token: str, tenant_id: int | None = None,
+                 urgent: bool = True, timeout: float | None = None) -> None:
         self.environment = environment
         self.url = base_url(environment)
         self._auth = httpx.BasicAuth(token, "")
         self.fingerprint = token_fingerprint(token)
+        self.tenant_id = tenant_id or 0
+        self.urgent = urgent
         self.timeout = httpx.Timeout(
             timeout if timeout is not None else settings.FOCUS_READ_TIMEOUT,
             connect=min(settings.FOCUS_CONNECT_TIMEOUT, timeout or settings.FOCUS_CONNECT_TIMEOUT),
         )
 
     # --- documents. Reference: focus-nfe-api-v2.txt, "URLs" of each document type.
-    def emit(self, doc_type: str, ref: str, payload: dict[str, Any],
-             params: dict[str, str] | None = None) -> FocusResponse:
-        return self.request("POST", f"/v2/{doc_type}", params={**(params or {}), "ref": ref},
-                            json_body=payload)
+    def emit(self, doc_type: str, ref: str, payload: dict[str, Any], *,
+             params: dict[str, str] | None = None,
+             before_send: BeforeSend | None = None) -> FocusAnswer:
+        return self._json("POST", f"/v2/{doc_type}", params={**(params or {}), "ref": ref},
+                          json_body=payload, before_send=before_send)
 
-    def consult(self, doc_type: str, ref: str, *, completa: bool = False) -> FocusResponse:
+    def import_xml(self, ref: str, xml: bytes, *,
+                   before_send: BeforeSend | None = None) -> FocusAnswer:
+        """NFe "Importação": the XML of a note issued elsewhere; the answer is its consulta."""
+        return self._json("POST", "/v2/nfe/importacao", params={"ref": ref}, content=xml,
+                          content_type="application/xml", before_send=before_send)
+
+    def consult(self, doc_type: str, ref: str, *, completa: bool = False,
+                before_send: BeforeSend | None = None) -> FocusAnswer:
         params = {"completa": "1"} if completa else None
-        return self.request("GET", f"/v2/{doc_type}/{ref}", params=params)
+        return self._json("GET", f"/v2/{doc_type}/{ref}", params=params,
+                          before_send=before_send)
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        json_body: Any = None,
-    ) -> FocusResponse:
-        content = None if json_body is None else json.dumps(json_body).encode()
-        content_type = "application/json" if content is not None else None
+    def operation(self, doc_type: str, ref: str, name: str,
+                  body: dict[str, Any] | None = None) -> FocusAnswer:
+        """One of NOTE_OPERATIONS on the note ``ref`` (cancel, CCe, e-mail, ...)."""
+        method, suffix = NOTE_OPERATIONS[name]
+        path = f"/v2/{doc_type}/{ref}" + (f"/{suffix}" if suffix else "")
+        return self._json(method, path, json_body=body or None)
+
+    def inutilizar(self, doc_type: str, body: dict[str, Any]) -> FocusAnswer:
+        """NFe / NFCe "Inutilização": synchronous, the answer is SEFAZ's result."""
+        return self._json("POST", f"/v2/{doc_type}/inutilizacao", json_body=body)
+
+    def danfe_preview(self, content: bytes, *, content_type: str) -> FocusFile:
+        """NFe "Pré-visualização de DANFe": a PDF of a note that is not issued."""
+        return self._file("POST", "/v2/nfe/danfe", content=content, content_type=content_type)
+
+    # --- lotes RPS. Reference: FocusNFe/api-doc _lote_rps.md, "NFSe por Arquivo".
+    def lote_create(self, ref: str, data: Any) -> FocusFile:
+        return self._file("POST", "/v2/lotes_rps", params={"ref": ref},
+                          content=json.dumps(data).encode(), content_type="application/json")
+
+    def lote_get(self, ref: str) -> FocusFile:
+        return self._file("GET", f"/v2/lotes_rps/{ref}")
+
+    def lote_resposta(self, ref: str, content: bytes) -> FocusFile:
+        return self._file("POST", f"/v2/lotes_rps/{ref}/resposta", content=content,
+                          content_type="text/plain")
+
+    # --- hooks. Reference: SUPPLEMENT.md, "Hooks (gatilhos)".
+    def hooks_list(self) -> list[dict[str, Any]]:
+        body = self._json("GET", "/v2/hooks").body
+        return [h for h in body if isinstance(h, dict)] if isinstance(body, list) else []
+
+    def hook_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._json("POST", "/v2/hooks", json_body=body).data
+
+    def hook_delete(self, focus_id: str) -> None:
+        self._json("DELETE", f"/v2/hooks/{focus_id}")
+
+    # --- empresas (an account / reseller token; produção only, dry_run=1 simulates).
+    # Reference: FocusNFe/api-doc _empresas.md; SUPPLEMENT.md "Empresas".
+    def empresa_create(self, data: dict[str, Any], *, dry_run: bool = False) -> Any:
+        return self._json("POST", "/v2/empresas", params=_dry(dry_run), json_body=data).body
+
+    def empresa_update(self, focus_id: str, data: dict[str, Any], *,
+                       dry_run: bool = False) -> Any:
+        return self._json("PUT", f"/v2/empresas/{focus_id}", params=_dry(dry_run),
+                          json_body=data).body
+
+    def empresa_get(self, focus_id: str) -> Any:
+        return self._json("GET", f"/v2/empresas/{focus_id}").body
+
+    def empresas_find(self, *, cnpj: str = "", cpf: str = "") -> Any:
+        params = {"cnpj": cnpj} if cnpj else {"cpf": cpf}
+        return self._json("GET", "/v2/empresas", params=params).body
+
+    # --- files. Reference: SUPPLEMENT.md, "Files": paths relative to the environment's host.
+    @contextmanager
+    def download(self, path: str) -> Iterator[httpx.Response]:
+        """Stream one file (``caminho_*`` path). The caller iterates ``response.iter_bytes()``.
+
+        Files are served like public files and take nothing from the token's budget; a 429
+        still blocks the token for everyone. Raises the same errors as every call; a 404 is
+        FocusNotFound.
+        """
+        if not path.startswith("/") or path.startswith("//"):
+            raise FocusRejected(400, {"codigo": "caminho_invalido", "mensagem": path[:200]})
+        response, duration_ms = self._send("GET", path, stream=True, budgeted=False)
+        try:
+            if response.status_code >= 400:
+                response.read()
+                if response.status_code == 404:
+                    raise FocusNotFound(404, {"codigo": "nao_encontrado", "mensagem": path})
+                self._interpret(response, duration_ms)  # raises what the status means
+            yield response
+        except httpx.TimeoutException as exc:
+            raise self._log(FocusTimeout(f"timeout: {exc}"), "GET", path, duration_ms) from None
+        except httpx.TransportError as exc:
+            raise self._log(FocusUnavailable(f"transport error: {exc!r}", sent=True),
+                            "GET", path, duration_ms) from None
+        finally:
+            response.close()
+
+    # --- the wire
+    def _json(self, method: str, path: str, *, params: dict[str, str] | None = None,
+              json_body: Any = None, content: bytes | None = None,
+              content_type: str | None = None,
+              before_send: BeforeSend | None = None) -> FocusAnswer:
+        if json_body is not None:
+            content, content_type = json.dumps(json_body).encode(), "application/json"
         response, duration_ms = self._send(method, path, params=params, content=content,
-                                           content_type=content_type)
+                                           content_type=content_type, before_send=before_send)
         return self._interpret(response, duration_ms)
 
-    def request_raw(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        content: bytes | None = None,
-        content_type: str | None = None,
-    ) -> RawAnswer:
-        """A call whose body or answer is not JSON (XML in; PDF or text out). Same errors."""
+    def _file(self, method: str, path: str, *, params: dict[str, str] | None = None,
+              content: bytes | None = None, content_type: str | None = None) -> FocusFile:
         response, duration_ms = self._send(method, path, params=params, content=content,
                                            content_type=content_type)
         if response.status_code >= 400:
             self._interpret(response, duration_ms)  # raises the error the status means
-        return RawAnswer(
+        return FocusFile(
             status_code=response.status_code,
             content_type=response.headers.get("Content-Type", "application/octet-stream"),
             content=response.content,
-            rate_limit=_parse_rate_limit(response.headers),
-            headers=dict(response.headers),
         )
 
-    def _send(self, method: str, path: str, *, params: dict[str, str] | None,
-              content: bytes | None, content_type: str | None) -> tuple[httpx.Response, float]:
-        """The one place a request leaves for Focus; httpx errors become Focus errors."""
+    def _send(self, method: str, path: str, *, params: dict[str, str] | None = None,
+              content: bytes | None = None, content_type: str | None = None,
+              before_send: BeforeSend | None = None, stream: bool = False,
+              budgeted: bool = True) -> tuple[httpx.Response, float]:
+        """The one place a request leaves for Focus: budget first, httpx errors become Focus
+        errors, and what Focus says of its rate limit is recorded for every process."""
+        if budgeted:
+            decision = budget.acquire(fingerprint=self.fingerprint, tenant_id=self.tenant_id,
+                                      urgent=self.urgent)
+            if not decision.allowed:
+                raise FocusBudgetSpent(decision.retry_after)
+        if before_send is not None and not before_send():
+            raise FocusNotSent("the caller withdrew the request before it left")
         started = time.monotonic()
         headers = {"Content-Type": content_type} if content_type else None
+        http = _http(self.url)
         try:
-            response = _http(self.url).request(
-                method, path, params=params, content=content, headers=headers,
-                auth=self._auth, timeout=self.timeout,
-            )
+            request = http.build_request(method, path, params=params, content=content,
+                                         headers=headers, timeout=self.timeout)
+            response = http.send(request, auth=self._auth, stream=stream)
         except httpx.ConnectTimeout as exc:
             raise self._log(FocusUnavailable(f"connect timeout: {exc}", sent=False),
-                            method, path, started) from None
+                            method, path, _since(started)) from None
         except httpx.ConnectError as exc:
             raise self._log(FocusUnavailable(f"connection failed: {exc}", sent=False),
-                            method, path, started) from None
+                            method, path, _since(started)) from None
         except httpx.PoolTimeout as exc:
             raise self._log(FocusUnavailable(f"no free connection: {exc}", sent=False),
-                            method, path, started) from None
+                            method, path, _since(started)) from None
         except httpx.TimeoutException as exc:
-            raise self._log(FocusTimeout(f"timeout: {exc}"), method, path, started) from None
+            raise self._log(FocusTimeout(f"timeout: {exc}"), method, path,
+                            _since(started)) from None
         except httpx.TransportError as exc:
             # Reset or protocol error after the request went out: ambiguous.
             raise self._log(FocusUnavailable(f"transport error: {exc!r}", sent=True),
-                            method, path, started) from None
-        duration_ms = (time.monotonic() - started) * 1000
+                            method, path, _since(started)) from None
+        duration_ms = _since(started)
+        self._record_rate_limit(response)
         logger.info(
             "focus %s %s -> %s in %.0fms (token %s)",
             method, path, response.status_code, duration_ms, self.fingerprint,
         )
         return response, duration_ms
 
-    def _interpret(self, response: httpx.Response, duration_ms: float) -> FocusResponse:
-        rate_limit = _parse_rate_limit(response.headers)
+    def _record_rate_limit(self, response: httpx.Response) -> None:
+        """Teach every process what Focus said: remaining 0, or a 429, blocks the token."""
+        info = _parse_rate_limit(response.headers)
+        if response.status_code == 429:
+            budget.observe(fingerprint=self.fingerprint, remaining=0,
+                           reset=_retry_after(info))
+        elif info is not None:
+            budget.observe(fingerprint=self.fingerprint, remaining=info.remaining,
+                           reset=info.reset)
+
+    def _interpret(self, response: httpx.Response, duration_ms: float) -> FocusAnswer:
         status_code = response.status_code
         if status_code == 429:
-            retry_after = rate_limit.reset if rate_limit else 60.0
-            raise FocusRateLimited(max(retry_after, 1.0))
+            raise FocusRateLimited(_retry_after(_parse_rate_limit(response.headers)))
         if status_code >= 500:
             raise FocusUnavailable(f"Focus answered {status_code}", sent=True,
                                    status_code=status_code)
@@ -267,47 +409,24 @@ class FocusClient:
             raise FocusNotFound(status_code, body)
         if status_code >= 400:
             raise FocusRejected(status_code, body)
-        return FocusResponse(
-            status_code=status_code, body=body, duration_ms=duration_ms, rate_limit=rate_limit,
-            headers=dict(response.headers),
-        )
+        return FocusAnswer(status_code=status_code, body=body, duration_ms=duration_ms)
 
     def _log(self, error: FocusUpstreamError, method: str, path: str,
-             started: float) -> FocusUpstreamError:
+             duration_ms: float) -> FocusUpstreamError:
         logger.warning(
             "focus %s %s failed after %.0fms (token %s): %s",
-            method, path, (time.monotonic() - started) * 1000, self.fingerprint, error,
+            method, path, duration_ms, self.fingerprint, error,
         )
         return error
 
-    # --- files. Reference: SUPPLEMENT.md, "Files": paths relative to the environment's host.
-    @contextmanager
-    def download(self, path: str) -> Iterator[httpx.Response]:
-        """Stream one file (``caminho_*`` path). The caller iterates ``response.iter_bytes()``.
 
-        Raises the same errors as ``request``; a 404 is FocusNotFound.
-        """
-        if not path.startswith("/") or path.startswith("//"):
-            raise FocusRejected(400, {"codigo": "caminho_invalido", "mensagem": path[:200]})
-        started = time.monotonic()
-        try:
-            with _http(self.url).stream(
-                "GET", path, auth=self._auth, timeout=self.timeout
-            ) as response:
-                if response.status_code == 404:
-                    raise FocusNotFound(404, {"codigo": "nao_encontrado", "mensagem": path})
-                if response.status_code == 429:
-                    info = _parse_rate_limit(response.headers)
-                    raise FocusRateLimited(info.reset if info else 60.0)
-                if response.status_code >= 500:
-                    raise FocusUnavailable(f"Focus answered {response.status_code}", sent=True,
-                                           status_code=response.status_code)
-                if response.status_code >= 400:
-                    response.read()
-                    raise FocusRejected(response.status_code, response.text)
-                yield response
-        except httpx.TimeoutException as exc:
-            raise self._log(FocusTimeout(f"timeout: {exc}"), "GET", path, started) from None
-        except httpx.TransportError as exc:
-            raise self._log(FocusUnavailable(f"transport error: {exc!r}", sent=True),
-                            "GET", path, started) from None
+def _dry(dry_run: bool) -> dict[str, str] | None:
+    return {"dry_run": "1"} if dry_run else None
+
+
+def _since(started: float) -> float:
+    return (time.monotonic() - started) * 1000
+
+
+def _retry_after(info: RateLimitInfo | None) -> float:
+    return max(info.reset if info else 60.0, 1.0)

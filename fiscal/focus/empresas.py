@@ -9,16 +9,15 @@ is never logged: the client logs method, path, status and a token fingerprint on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from fiscal.focus import budget
 from fiscal.focus.client import (
     FocusClient,
     FocusMalformed,
     FocusNotFound,
     FocusRateLimited,
     FocusRejected,
-    FocusResponse,
     FocusTimeout,
     FocusUnavailable,
 )
@@ -34,34 +33,28 @@ from tenants.models import Environment, Tenant
 class FocusEmpresas:
     def __init__(self, tenant: Tenant, token: str) -> None:
         self.tenant = tenant
-        self.client = FocusClient(environment=Environment.PRODUCAO, token=token)
+        self.client = FocusClient(environment=Environment.PRODUCAO, token=token,
+                                  tenant_id=tenant.pk, urgent=True)
 
     def create(self, data: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
-        return self._call("POST", "/v2/empresas", params=_dry(dry_run), body=data)
+        return self._call(lambda: self.client.empresa_create(data, dry_run=dry_run))
 
     def update(self, focus_id: str, data: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
-        return self._call("PUT", f"/v2/empresas/{focus_id}", params=_dry(dry_run), body=data)
+        return self._call(lambda: self.client.empresa_update(focus_id, data, dry_run=dry_run))
 
     def get(self, focus_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/v2/empresas/{focus_id}")
+        return self._call(lambda: self.client.empresa_get(focus_id))
 
     def find(self, *, cnpj: str, cpf: str) -> dict[str, Any] | None:
-        params = {"cnpj": cnpj} if cnpj else {"cpf": cpf}
-        found = self._call("GET", "/v2/empresas", params=params)
+        found = self._call(lambda: self.client.empresas_find(cnpj=cnpj, cpf=cpf))
         return found[0] if isinstance(found, list) and found else None
 
-    def _call(self, method: str, path: str, *, params: dict[str, str] | None = None,
-              body: dict[str, Any] | None = None) -> Any:
-        decision = budget.acquire(fingerprint=self.client.fingerprint, tenant_id=self.tenant.pk,
-                                  urgent=True)
-        if not decision.allowed:
-            raise FocusAccountRateLimited(decision.retry_after)
+    @staticmethod
+    def _call(request: Callable[[], Any]) -> Any:
+        """One call, its failures in tenants.focus_account's words."""
         try:
-            response: FocusResponse = self.client.request(method, path, params=params,
-                                                          json_body=body)
-        except FocusRateLimited as exc:
-            budget.observe(fingerprint=self.client.fingerprint, remaining=0,
-                           reset=exc.retry_after)
+            return request()
+        except FocusRateLimited as exc:  # Focus's 429, or the token's budget spent
             raise FocusAccountRateLimited(exc.retry_after) from None
         except FocusNotFound as exc:
             raise FocusAccountRefused(status_code=404, codigo="nao_encontrado",
@@ -77,12 +70,3 @@ class FocusEmpresas:
             if exc.sent:
                 raise FocusAccountInDoubt(str(exc)) from None
             raise FocusAccountUnavailable() from None
-        if response.rate_limit is not None:
-            budget.observe(fingerprint=self.client.fingerprint,
-                           remaining=response.rate_limit.remaining,
-                           reset=response.rate_limit.reset)
-        return response.body
-
-
-def _dry(dry_run: bool) -> dict[str, str] | None:
-    return {"dry_run": "1"} if dry_run else None

@@ -16,7 +16,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from fiscal import services
+from fiscal import steps
 from fiscal.models import NextAction, Note, NoteEvent
 from tests.console.conftest import STAFF_NAME, STAFF_PASSWORD
 from tests.console.test_console import authorized_note
@@ -103,8 +103,8 @@ def test_staff_walk_search_timeline_resync_replay_dashboard(
         note.refresh_from_db()
         assert note.next_action == NextAction.SYNC and note.next_action_at <= timezone.now()
         # The dispatcher picks it up now (it was due only because of the re-sync) and reads it.
-        for note_id, _action, token in services.dispatch_due_notes():
-            services.note_run_step(note_id=note_id, token=token)
+        for note_id, _action, token in steps.dispatch_due_notes():
+            steps.note_run_step(note_id=note_id, token=token)
         assert NoteEvent.objects.filter(note=note, kind="upstream_answer").count() \
             == reads_before + 1
         assert Note.objects.get(pk=note.pk).next_action == NextAction.NONE

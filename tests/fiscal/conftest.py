@@ -10,12 +10,13 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from fiscal import services
+from fiscal import steps
 from fiscal.focus.client import reset_clients
 from fiscal.models import NextAction, Note
 from sandbox.server import SandboxServer
 from tenants.models import Empresa
 from tests.conftest import HOMOLOG_TOKEN, PROD_TOKEN, VALID_CNPJ, Actor
+from tests.sandbox.helpers import nfe_payload
 
 
 def sandbox_company(cnpj: str = VALID_CNPJ, **overrides: object) -> dict:
@@ -90,8 +91,8 @@ def drive(note: Note, *, upstream: Upstream | None = None, max_steps: int = 40) 
         if upstream is not None:
             upstream.process()
         Note.objects.filter(pk=note.pk).update(next_action_at=timezone.now(), claim_token="")
-        for note_id, _action, token in services.dispatch_due_notes():
-            services.note_run_step(note_id=note_id, token=token)
+        for note_id, _action, token in steps.dispatch_due_notes():
+            steps.note_run_step(note_id=note_id, token=token)
         time.sleep(0.01)
     note.refresh_from_db()
     raise AssertionError(f"note {note.pk} still has work after {max_steps} steps: {note}")
@@ -100,3 +101,15 @@ def drive(note: Note, *, upstream: Upstream | None = None, max_steps: int = 40) 
 @pytest.fixture
 def drive_note(upstream: Upstream) -> Callable[[Note], Note]:
     return lambda note: drive(note, upstream=upstream)
+
+
+@pytest.fixture
+def nfe_xml(upstream: Upstream) -> bytes:
+    """The XML of an NFe the sandbox authorized, straight from Focus (issued "elsewhere")."""
+    with httpx.Client(base_url=upstream.server.url, auth=(HOMOLOG_TOKEN, "")) as focus:
+        assert focus.post("/v2/nfe", params={"ref": "origem"},
+                          json=nfe_payload(VALID_CNPJ)).status_code == 202
+        upstream.process()
+        consulta = focus.get("/v2/nfe/origem").json()
+        assert consulta["status"] == "autorizado"
+        return focus.get(consulta["caminho_xml_nota_fiscal"]).content

@@ -67,15 +67,15 @@ def test_rate_limited_submit_waits_for_the_reset_and_is_not_in_doubt(
     assert note.next_action_at is not None
     assert "RateLimited" in note.last_error
     # The token is blocked for everyone until Focus's reset: nothing is sent meanwhile.
-    from fiscal import services
+    from fiscal import steps
     from fiscal.focus.budget import acquire
     from fiscal.focus.client import token_fingerprint
 
     fingerprint = token_fingerprint(empresa.token_homologacao)
     assert not acquire(fingerprint=fingerprint, tenant_id=actor.tenant.pk, urgent=True).allowed
     Note.objects.filter(pk=note.pk).update(next_action_at=timezone.now())
-    for note_id, _action, token in services.dispatch_due_notes():
-        services.note_run_step(note_id=note_id, token=token)
+    for note_id, _action, token in steps.dispatch_due_notes():
+        steps.note_run_step(note_id=note_id, token=token)
     assert upstream.counter(note.upstream_ref)["posts"] == 1  # the refused one only
     cache.clear()  # the window passes
     note = drive(note, upstream=upstream)
@@ -119,16 +119,16 @@ def test_a_second_post_of_a_held_ref_turns_into_a_read(
     actor: Actor, empresa: Empresa, upstream: Upstream
 ) -> None:
     """Even if two steps raced, Focus's own ref rule answers the second POST and we read."""
-    from fiscal import services
+    from fiscal import steps
 
     assert emit(actor, "race-1").status_code == 202
     note = Note.objects.get(ref="race-1")
     # Force a stale submit: pretend a worker lost its memory of the first POST.
     Note.objects.filter(pk=note.pk).update(next_action=NextAction.SUBMIT, in_doubt=False)
-    token = services.note_claim(note_id=note.pk, token=None) or ""
+    token = steps.note_claim(note_id=note.pk, token=None) or ""
     Note.objects.filter(pk=note.pk).update(next_action_at=None)
     Note.objects.filter(pk=note.pk).update(claim_token=token)
-    services.note_run_step(note_id=note.pk, token=token)
+    steps.note_run_step(note_id=note.pk, token=token)
     note = drive(note, upstream=upstream)
     assert note.status == NoteStatus.AUTORIZADO
     counter = upstream.counter(note.upstream_ref)
@@ -156,15 +156,15 @@ def test_statuses_never_move_backwards(actor: Actor, empresa: Empresa,
 def test_a_note_that_outlives_focus_horizon_is_flagged_stuck_and_still_polled(
     actor: Actor, empresa: Empresa, upstream: Upstream, settings
 ) -> None:
-    from fiscal import services
+    from fiscal import steps
 
     upstream.control.post("/sefaz", json={"uf": "PR", "down": True})
     assert emit(actor, "stuck-1").status_code == 202
     settings.FG_SYNC_HORIZON = 0
     note = Note.objects.get(ref="stuck-1")
     Note.objects.filter(pk=note.pk).update(next_action_at=timezone.now())
-    for note_id, _action, token in services.dispatch_due_notes():
-        services.note_run_step(note_id=note_id, token=token)
+    for note_id, _action, token in steps.dispatch_due_notes():
+        steps.note_run_step(note_id=note_id, token=token)
     note.refresh_from_db()
     assert note.status == NoteStatus.PROCESSANDO
     assert note.stuck_at is not None

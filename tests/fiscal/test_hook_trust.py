@@ -14,7 +14,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from fiscal import services
+from fiscal import steps
 from fiscal.hooks import empresa_sync_hooks
 from fiscal.models import FocusHook, NextAction, Note, NoteEvent, NoteStatus
 from tenants.models import Empresa
@@ -207,12 +207,12 @@ def test_after_the_token_changes_the_old_hook_moves_nothing(
     actor: Actor, hooked: list[FocusHook], upstream: Upstream, empresa: Empresa, settings
 ) -> None:
     note = processing_note(empresa, ref="trust-9")
-    assert services._first_sync_delay(note) == settings.FG_SYNC_FIRST_DELAY_HOOKED
+    assert steps._first_sync_delay(note) == settings.FG_SYNC_FIRST_DELAY_HOOKED
     stolen = stolen_nfe_hook(upstream)  # listed with the token the company had
     settings.FG_FOCUS_HOOKS_ENABLED = False  # the re-registration has not run yet
     empresa_update(empresa=empresa, data={"token_homologacao": "a-new-focus-token-000001"})
     # No hook will be believed now: new notes are polled as if there were none.
-    assert services._first_sync_delay(note) == settings.FG_SYNC_FIRST_DELAY
+    assert steps._first_sync_delay(note) == settings.FG_SYNC_FIRST_DELAY
     forge(stolen, {"ref": note.upstream_ref, "status": "autorizado"})
     note.refresh_from_db()
     assert note.status == NoteStatus.PROCESSANDO and not note.events.exists()

@@ -212,7 +212,7 @@ def test_ambiguous_call_answers_202_keeps_the_row_pending_and_never_reposts(
     assert answer["id"] == row.pk and f"/api/v1/inutilizacoes/{row.pk}" in answer["mensagem"]
     assert (answer["serie"], answer["numero_inicial"], answer["numero_final"]) == ("1", "10",
                                                                                   "12")
-    assert row.status == "pendente" and row.upstream["gateway"]["in_doubt"] is True
+    assert row.status == "pendente" and row.in_doubt and row.upstream["gateway"]["sent"] is True
     assert actor.client.get(f"/api/v1/inutilizacoes/{row.pk}").json()["in_doubt"] is True
     # Nothing was sent again on its own: Focus holds the range only if the faulted POST landed.
     with upstream.server.store.lock:
