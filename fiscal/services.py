@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.errors import FocusError
+from core.logging import log_bind
 from fiscal.changes import ChangeType, FiscalChange, publish
 from fiscal.focus import budget
 from fiscal.focus.client import (
@@ -49,6 +50,7 @@ from fiscal.validation import validate_document, validate_ref
 from tenants.models import ApiKey, Empresa, Tenant
 
 logger = logging.getLogger("fiscal.hooks")
+notes_log = logging.getLogger("fiscal.notes")  # one INFO line per timeline row: what changed
 
 # Focus codes that, answered to a POST, mean "I already hold this ref": read it instead.
 ALREADY_HELD = {"em_processamento", "nfe_autorizada", "ja_autorizada", "nfe_cancelada"}
@@ -84,7 +86,10 @@ def _new_token() -> str:
 
 
 def note_event(note: Note, kind: str, message: str = "", **data: Any) -> NoteEvent:
-    return NoteEvent.objects.create(note=note, kind=kind, message=message, data=data)
+    event = NoteEvent.objects.create(note=note, kind=kind, message=message, data=data)
+    notes_log.info("note %s %s: %s", note.pk, kind, message, extra={
+        "note_id": note.pk, "tenant_id": note.tenant_id, "upstream_ref": note.upstream_ref})
+    return event
 
 
 def redacted_body(body: Any) -> Any:
@@ -260,6 +265,7 @@ def note_run_step(*, note_id: int, token: str, timeout: float | None = None,
                   urgent: bool | None = None) -> StepResult:
     """Run the claimed step of a note (submit or sync). Idempotent: a stale token does nothing."""
     note = Note.objects.select_related("empresa", "tenant").get(pk=note_id)
+    log_bind(note_id=note.pk, tenant_id=note.tenant_id, upstream_ref=note.upstream_ref)
     if note.claim_token != token:
         return StepResult(note=note)
     urgent = (note.priority > 0) if urgent is None else urgent
