@@ -146,7 +146,7 @@ def _log_records(text: str) -> list[dict]:
     logging: its shutdown notice and, only when run as root, a privileges warning."""
     if os.geteuid() == 0:
         text = re.sub(r"(?s)^\S*platforms\.py:\d+: SecurityWarning.*?"
-                      r"_warn_or_raise_security_error\(.*?\)\n", "", text)
+                      r"_warn_or_raise_security_error\([^\n]*\n", "", text)
     lines = [line for line in text.splitlines()
              if line.strip() and line != "worker: Warm shutdown (MainProcess)"]
     return [json.loads(line) for line in lines]
