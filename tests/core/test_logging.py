@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
@@ -11,57 +10,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.logging import (
-    ContextFilter,
-    JsonFormatter,
-    RedactSecretsFilter,
-    UTCFormatter,
-    log_bind,
-    log_clear,
-    log_scope,
-)
+from core.logging import UTCFormatter, log_bind, log_clear, log_scope
 from fiscal.models import Note, NoteStatus
 from tenants.models import Empresa
 from tests.conftest import VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream, drive
 from tests.sandbox.helpers import nfe_payload
-
-
-class Captured:
-    def __init__(self, stream: io.StringIO) -> None:
-        self.stream = stream
-
-    def lines(self) -> list[str]:
-        return self.stream.getvalue().splitlines()
-
-    def records(self) -> list[dict]:
-        return [json.loads(line) for line in self.lines()]
-
-
-def _handler(formatter: logging.Formatter) -> tuple[logging.Handler, io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactSecretsFilter())
-    handler.addFilter(ContextFilter())
-    handler.setFormatter(formatter)
-    return handler, stream
+from tests.support.logs import Captured, handler_for, json_lines
 
 
 @pytest.fixture
 def json_logs() -> Iterator[Captured]:
-    """The root logger writing through the same filters and formatter as FG_LOG_FORMAT=json."""
-    handler, stream = _handler(JsonFormatter())
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    log_clear()
-    try:
-        yield Captured(stream)
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
-        log_clear()
+    with json_lines() as captured:
+        yield captured
 
 
 def test_a_note_life_logs_json_lines_with_request_tenant_note_and_upstream_ref(
@@ -139,7 +100,7 @@ def test_plain_lines_are_utc_iso8601_with_z_whatever_the_process_time_zone(monke
     time.tzset()
     try:
         formatter = UTCFormatter("%(asctime)s %(levelname)s %(name)s %(message)s%(context)s")
-        handler, stream = _handler(formatter)
+        handler, stream = handler_for(formatter)
         logger = logging.getLogger("tests.plain")
         logger.addHandler(handler)
         logger.propagate = False
