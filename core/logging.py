@@ -173,6 +173,8 @@ def logging_config(*, level: str = "INFO", fmt: str = "plain") -> dict[str, Any]
             "httpcore": {"level": "WARNING"},
             "celery.app.trace": {"level": chatty},
             "celery.worker.strategy": {"level": chatty},
+            # "Discarding revoked task": a tick that expired unrun (the next one does its work)
+            "celery.worker.request": {"level": chatty},
             "celery.beat": {"level": chatty},
             # gunicorn's own loggers write through the root handler (its defaults are replaced).
             "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},

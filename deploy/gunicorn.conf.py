@@ -18,8 +18,8 @@ timeout = int(os.environ.get("FG_WEB_TIMEOUT", "60"))
 graceful_timeout = 30
 accesslog = "-"
 # %(U)s is the path without the query string: ?token=<key> never reaches the access log. The
-# request id is the one the application answered with (core.middleware.RequestContextMiddleware).
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms %({x-request-id}o)s'
+# request id (the X-Request-Id the application answered) is added by core.logging.ContextFilter.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 # Gunicorn's own lines and the access log go through the application's configuration: one
 # format (FG_LOG_FORMAT), UTC timestamps, secrets redacted.
 logconfig_dict = logging_config(level=os.environ.get("FG_LOG_LEVEL", "INFO").strip() or "INFO",
