@@ -24,7 +24,8 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py demo_setup
-	$(BIN)/honcho start -f Procfile
+	@# TZ=UTC: honcho's own time prefix in the zone of every log line (UTC).
+	TZ=UTC $(BIN)/honcho start -f Procfile
 
 test: install
 	bash scripts/ensure-services.sh "$(TEST_DATABASE_URL)" "$(TEST_BROKER_URL)"

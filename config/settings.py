@@ -24,6 +24,8 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from core.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FG_VAR_DIR", BASE_DIR / "var"))
 
@@ -134,6 +136,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.RequestContextMiddleware",
     "core.middleware.BodySizeLimitMiddleware",
     "core.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -461,29 +464,12 @@ FG_BENCH_ENDPOINTS = env_bool("FG_BENCH_ENDPOINTS", default=False)
 # --- health checks
 FG_READYZ_TIMEOUT = env_float("FG_READYZ_TIMEOUT", 2.0)
 
-# --- logging: one line per record, secrets redacted by a filter on every handler.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "core.logging.RedactSecretsFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": env("FG_LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        # httpx logs every request URL at INFO; fiscal.focus logs what matters, redacted.
-        "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
-    },
-}
+# --- logging (core/logging.py): one line per record, UTC, secrets redacted; quiet at INFO (the
+# dispatcher ticks write nothing). The worker, beat and gunicorn use this same configuration.
+FG_LOG_FORMAT = env("FG_LOG_FORMAT", "plain").lower()
+if FG_LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("FG_LOG_FORMAT must be 'plain' or 'json'")
+LOGGING = logging_config(level=env("FG_LOG_LEVEL", "INFO"), fmt=FG_LOG_FORMAT)
 
 if SERVICES_MODE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -9,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 
 from core.errors import focus_error_body, native_error_body
+from core.logging import log_scope
 
 logger = logging.getLogger("core.errors")
 
@@ -63,6 +66,27 @@ def handler500(request: HttpRequest) -> HttpResponse:
     from django.views.defaults import server_error as django_server_error
 
     return django_server_error(request)
+
+
+# A request id from the proxy in front is kept when it looks like one (no spaces, no markup).
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+
+
+class RequestContextMiddleware:
+    """Every line logged for a request carries its id (the proxy's X-Request-Id or a new
+    one), answered back in the X-Request-Id header; the tenant is bound by the API-key
+    authentication (tenants/auth.py) once it is known."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        with log_scope(request_id=request_id):
+            response = self.get_response(request)
+        response["X-Request-Id"] = request_id
+        return response
 
 
 class BodySizeLimitMiddleware:

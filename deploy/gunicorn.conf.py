@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+# The config file is loaded before the application, from wherever gunicorn was started.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.logging import logging_config
 
 bind = os.environ.get("FG_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("FG_WEB_WORKERS", "2"))
@@ -10,5 +17,11 @@ threads = int(os.environ.get("FG_WEB_THREADS", "4"))
 timeout = int(os.environ.get("FG_WEB_TIMEOUT", "60"))
 graceful_timeout = 30
 accesslog = "-"
-# %(U)s is the path without the query string: ?token=<key> never reaches the access log.
+# %(U)s is the path without the query string: ?token=<key> never reaches the access log. The
+# request id (the X-Request-Id the application answered) is added by core.logging.ContextFilter.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# Gunicorn's own lines and the access log go through the application's configuration: one
+# format (FG_LOG_FORMAT), UTC timestamps, secrets redacted.
+logconfig_dict = logging_config(level=os.environ.get("FG_LOG_LEVEL", "INFO").strip() or "INFO",
+                                fmt=os.environ.get("FG_LOG_FORMAT", "plain").strip().lower()
+                                or "plain")

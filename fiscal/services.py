@@ -7,6 +7,7 @@ a submit inline or queuing it is in fiscal/emission.py.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,8 @@ from fiscal.models import (
 from fiscal.render import note_consulta
 from fiscal.validation import validate_document, validate_ref
 from tenants.models import ApiKey, Empresa, Tenant
+
+notes_log = logging.getLogger("fiscal.notes")  # one INFO line per timeline row: what changed
 
 STATUS_CHANGES = {
     NoteStatus.AUTORIZADO: ChangeType.NOTE_AUTHORIZED,
@@ -61,7 +64,10 @@ def new_claim_token() -> str:
 
 
 def note_event(note: Note, kind: str, message: str = "", **data: Any) -> NoteEvent:
-    return NoteEvent.objects.create(note=note, kind=kind, message=message, data=data)
+    event = NoteEvent.objects.create(note=note, kind=kind, message=message, data=data)
+    notes_log.info("note %s %s: %s", note.pk, kind, message, extra={
+        "note_id": note.pk, "tenant_id": note.tenant_id, "upstream_ref": note.upstream_ref})
+    return event
 
 
 def redacted_body(body: Any) -> Any:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from core.logging import log_bind
 from fiscal.changes import ChangeType, FiscalChange, publish
 from fiscal.focus.client import (
     FocusAnswer,
@@ -102,6 +103,7 @@ def note_run_step(*, note_id: int, token: str, timeout: float | None = None,
                   urgent: bool | None = None) -> StepResult:
     """Run the claimed step of a note (submit or sync). Idempotent: a stale token does nothing."""
     note = Note.objects.select_related("empresa", "tenant").get(pk=note_id)
+    log_bind(note_id=note.pk, tenant_id=note.tenant_id, upstream_ref=note.upstream_ref)
     if note.claim_token != token:
         return StepResult(note=note)
     urgent = (note.priority > 0) if urgent is None else urgent

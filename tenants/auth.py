@@ -16,6 +16,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from core.logging import log_bind
 from tenants.models import ApiKey, Tenant
 from tenants.services import api_key_authenticate
 
@@ -60,6 +61,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         api_key = api_key_authenticate(raw=raw)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        log_bind(tenant_id=api_key.tenant_id)
         return KeyPrincipal(api_key), api_key
 
     def authenticate_header(self, request: Request) -> str:

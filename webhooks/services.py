@@ -35,6 +35,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from core.errors import ApiError, Conflict
+from core.logging import log_bind
 from fiscal.changes import FiscalChange
 from fiscal.models import Note, NoteEvent
 from fiscal.render import note_consulta
@@ -712,6 +713,7 @@ def delivery_attempt(*, delivery_id: int, claim_token: str,
     if delivery is None:
         return Outcome("not_claimed")
     endpoint = delivery.endpoint
+    log_bind(tenant_id=delivery.tenant_id, note_id=delivery.event.note_id)
     if not endpoint.is_active:
         _release(delivery, claim_token, state=DeliveryState.PENDING, next_attempt_at=None,
                  updated_at=now)
@@ -747,6 +749,7 @@ def delivery_attempt(*, delivery_id: int, claim_token: str,
         Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
             failing_since=None
         )
+        logger.info("webhook delivery %s succeeded (HTTP %s)", delivery.pk, status_code)
         return Outcome("succeeded", attempt, endpoint.pk)
 
     attempts = delivery.attempts + 1
@@ -768,6 +771,8 @@ def delivery_attempt(*, delivery_id: int, claim_token: str,
                  next_attempt_at=now + timedelta(seconds=delay), **common)
         outcome = "retry"
     _note_failure(endpoint, now=now, error=error or f"HTTP {status_code}")
+    logger.info("webhook delivery %s failed (%s, attempt %s): %s", delivery.pk, outcome, attempts,
+                error or f"HTTP {status_code}")
     return Outcome(outcome, attempt, endpoint.pk)
 
 

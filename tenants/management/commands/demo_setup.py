@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from typing import Any
 
@@ -14,12 +15,15 @@ from tenants.services import api_key_create, empresa_create, tenant_create
 
 DEMO_TENANT = "Demo"
 DEMO_CNPJ = "11222333000181"
+# Under VAR_DIR: the demo key and curls, for demo_ready to print again.
+DEMO_FILE = "demo.txt"
 
 
 class Command(BaseCommand):
     help = (
-        "Create (once) a demo tenant and company, issue a fresh demo test key (printed once; "
-        "earlier demo keys are revoked) and write the sandbox's company file."
+        "Create (once) a demo tenant and company, issue a fresh demo test key (printed, and "
+        "written to var/demo.txt; earlier demo keys are revoked) and write the sandbox's "
+        "company file."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -58,16 +62,27 @@ class Command(BaseCommand):
         nfe_path = settings.VAR_DIR / "demo-nfe.json"
         nfe_path.write_text(json.dumps(_demo_nfe(empresa.cnpj), indent=2, ensure_ascii=False))
         base = settings.FG_PUBLIC_URL
-        self.stdout.write(self.style.SUCCESS("Demo tenant ready."))
-        self.stdout.write(f"  tenant:  {tenant.name} (id {tenant.pk})")
-        self.stdout.write(f"  empresa: {empresa.nome} CNPJ {empresa.cnpj} (id {empresa.pk})")
-        self.stdout.write(f"  test key (shown only now): {issued.raw}")
-        self.stdout.write(f"  try:     curl -u {issued.raw}: {base}/api/v1/empresas")
-        self.stdout.write(
+        lines = [
+            "Demo tenant ready.",
+            f"  tenant:  {tenant.name} (id {tenant.pk})",
+            f"  empresa: {empresa.nome} CNPJ {empresa.cnpj} (id {empresa.pk})",
+            f"  test key: {issued.raw}",
+            f"  try:     curl -u {issued.raw}: {base}/api/v1/empresas",
             f"  emit:    curl -u {issued.raw}: -H 'Content-Type: application/json' "
-            f"'{base}/v2/nfe?ref=demo-{secrets.token_hex(3)}' -d @{nfe_path}"
-        )
-        self.stdout.write(f"  query:   curl -u {issued.raw}: {base}/v2/nfe/<ref>")
+            f"'{base}/v2/nfe?ref=demo-{secrets.token_hex(3)}' -d @{nfe_path}",
+            f"  query:   curl -u {issued.raw}: {base}/v2/nfe/<ref>",
+        ]
+        # Kept where `make run` can show it again once everything is up (demo_ready): the log
+        # lines that follow would otherwise scroll it away. A homologação key, readable by the
+        # owner only, replaced (and the old key revoked) on every run.
+        demo_path = settings.VAR_DIR / DEMO_FILE
+        with os.fdopen(os.open(demo_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        demo_path.chmod(0o600)  # a file left by an earlier run keeps its mode on open
+        self.stdout.write(self.style.SUCCESS(lines[0]))
+        for line in lines[1:]:
+            self.stdout.write(line)
+        self.stdout.write(f"  (also in {demo_path})")
 
     def _write_sandbox_companies(self, empresa: Empresa) -> None:
         """The bundled Focus sandbox loads this file so the demo company's tokens work there."""
