@@ -131,6 +131,8 @@ INSTALLED_APPS = [
     "fiscal",
     "webhooks",
     "storage",
+    # Above every app (it reads them all); nothing imports it but config.
+    "metrics",
 ]
 
 MIDDLEWARE = [
@@ -409,6 +411,7 @@ CELERY_BEAT_SCHEDULE["reconcile-focus-hooks"] = {
 FG_CHANGE_SUBSCRIBERS: list[str] = [
     "webhooks.services.on_fiscal_change",
     "storage.services.on_fiscal_change",
+    "metrics.receivers.on_fiscal_change",
 ]
 
 # --- webhooks (webhooks/): signed deliveries to tenant URLs, scheduled in Postgres.
@@ -457,6 +460,16 @@ CELERY_BEAT_SCHEDULE["certificate-notices"] = {
 
 # Route /bench/baseline (bench/bench_accept.py's baseline). Never in production.
 FG_BENCH_ENDPOINTS = env_bool("FG_BENCH_ENDPOINTS", default=False)
+
+# --- metrics (metrics/): GET /metrics in Prometheus's text format.
+# Services mode: the scrape must send "Authorization: Bearer <token>"; unset, /metrics is 404.
+# Embedded mode: open to loopback; other callers need the token when one is set.
+FG_METRICS_TOKEN = env("FG_METRICS_TOKEN")
+# Counters of every process (gunicorn workers, Celery children) are files in this folder, summed
+# at scrape time (prometheus-client's multiprocess mode). Read by prometheus-client itself from
+# the environment, before any metric exists: hence set here, before the apps load.
+if not SERVICES_MODE:
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
 
 # --- health checks
 FG_READYZ_TIMEOUT = env_float("FG_READYZ_TIMEOUT", 2.0)

@@ -9,6 +9,7 @@ from core.health import healthz, readyz
 from fiscal import api as fiscal_api
 from fiscal import facade as fiscal_facade
 from fiscal.validation import REF_PATTERN
+from metrics import api as metrics_api
 from tenants import api as tenants_api
 from tenants import facade as tenants_facade
 
@@ -49,6 +50,7 @@ facade_v2 = [
 urlpatterns = [
     path("healthz", healthz),
     path("readyz", readyz),
+    path("metrics", metrics_api.metrics),
     path("admin/console/", include("config.console")),
     path("admin/", admin.site.urls),
     path("focus/hooks/<int:hook_id>", fiscal_facade.focus_hook_receiver),

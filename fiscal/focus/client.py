@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from fiscal.focus import signals
 from tenants.models import Environment
 
 logger = logging.getLogger("fiscal.focus")
@@ -240,6 +241,8 @@ class FocusClient:
             raise self._log(FocusUnavailable(f"transport error: {exc!r}", sent=True),
                             method, path, started) from None
         duration_ms = (time.monotonic() - started) * 1000
+        signals.request_done(method=method, path=path, status_code=response.status_code,
+                             seconds=duration_ms / 1000)
         logger.info(
             "focus %s %s -> %s in %.0fms (token %s)",
             method, path, response.status_code, duration_ms, self.fingerprint,
@@ -274,6 +277,8 @@ class FocusClient:
 
     def _log(self, error: FocusUpstreamError, method: str, path: str,
              started: float) -> FocusUpstreamError:
+        signals.request_done(method=method, path=path, error=error,
+                             seconds=time.monotonic() - started)
         logger.warning(
             "focus %s %s failed after %.0fms (token %s): %s",
             method, path, (time.monotonic() - started) * 1000, self.fingerprint, error,
@@ -294,6 +299,8 @@ class FocusClient:
             with _http(self.url).stream(
                 "GET", path, auth=self._auth, timeout=self.timeout
             ) as response:
+                signals.request_done(method="GET", path=path, status_code=response.status_code,
+                                     seconds=time.monotonic() - started)
                 if response.status_code == 404:
                     raise FocusNotFound(404, {"codigo": "nao_encontrado", "mensagem": path})
                 if response.status_code == 429:

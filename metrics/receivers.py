@@ -1,0 +1,75 @@
+"""Where the counters hear of the work: fiscal changes, Focus calls, deliveries, verifications.
+
+Connected once in ``MetricsConfig.ready``. Counters that describe a database change are bumped
+on commit, so a rolled-back transaction counts nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.utils import timezone
+
+from fiscal.changes import FiscalChange
+from fiscal.focus import signals as focus_signals
+from fiscal.models import Note, NoteStatus
+from fiscal.services import STATUS_CHANGES
+from metrics import instruments
+from storage import signals as storage_signals
+from webhooks import signals as webhook_signals
+
+_STATUS_OF_CHANGE = {change: status for status, change in STATUS_CHANGES.items()}
+
+
+def on_fiscal_change(change: FiscalChange) -> None:
+    """A subscriber of fiscal/changes.py (settings.FG_CHANGE_SUBSCRIBERS)."""
+    status = _STATUS_OF_CHANGE.get(change.type)
+    if status is None or change.note is None:
+        return
+    doc_type = change.note.doc_type
+    transaction.on_commit(lambda: instruments.notes.labels(doc_type, status).inc())
+
+
+def on_note_saved(sender: Any, instance: Note, created: bool, **kwargs: Any) -> None:
+    # Acceptance publishes no FiscalChange (nothing to tell a tenant yet): counted here.
+    if created:
+        doc_type, status = instance.doc_type, instance.status or NoteStatus.PROCESSANDO
+        transaction.on_commit(lambda: instruments.notes.labels(doc_type, status).inc())
+
+
+def on_focus_request(sender: Any, *, endpoint: str, code: str, seconds: float,
+                     **kwargs: Any) -> None:
+    instruments.focus_requests.labels(endpoint, code).inc()
+    instruments.focus_request_seconds.labels(endpoint).observe(seconds)
+
+
+def on_budget_wait(sender: Any, *, urgent: bool, **kwargs: Any) -> None:
+    instruments.focus_budget_waits.labels("true" if urgent else "false").inc()
+
+
+def on_delivery_attempted(sender: Any, *, outcome: Any, **kwargs: Any) -> None:
+    attempt = outcome.attempt
+    if attempt is None:  # nothing was sent (not claimed, or its endpoint is paused)
+        return
+    instruments.webhook_deliveries.labels(outcome.status).inc()
+    if attempt.succeeded:
+        # The attempt's delivery and event came with it (select_related): no query.
+        lag = (timezone.now() - attempt.delivery.event.created_at).total_seconds()
+        instruments.webhook_delivery_lag_seconds.observe(max(lag, 0.0))
+
+
+def on_archive_verified(sender: Any, *, counts: dict[str, int], **kwargs: Any) -> None:
+    for result in ("mismatch", "missing", "error"):
+        if counts.get(result):
+            instruments.archive_verify_failures.labels(result).inc(counts[result])
+
+
+def connect() -> None:
+    post_save.connect(on_note_saved, sender=Note, dispatch_uid="metrics.note_saved")
+    focus_signals.focus_request.connect(on_focus_request, dispatch_uid="metrics.focus")
+    focus_signals.budget_wait.connect(on_budget_wait, dispatch_uid="metrics.budget")
+    webhook_signals.delivery_attempted.connect(on_delivery_attempted,
+                                               dispatch_uid="metrics.delivery")
+    storage_signals.archive_verified.connect(on_archive_verified, dispatch_uid="metrics.verify")
