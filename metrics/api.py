@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import Metric
 from prometheus_client.registry import REGISTRY, Collector
@@ -78,5 +78,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
         if not settings.FG_METRICS_TOKEN:
             raise Http404
         return _unauthorized()
+    # generate_latest writes the 0.0.4 text format, which every Prometheus version reads.
     body = generate_latest(_registry())
-    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -39,3 +39,7 @@ def scrape(client: Client | None = None) -> Scrape:
     assert response.status_code == 200, response.content[:500]
     assert response["Content-Type"].startswith("text/plain; version=0.0.4")
     return parse(response.content.decode())
+
+
+# The sandbox over HTTP and a company holding its tokens (tests/fiscal/conftest.py).
+from tests.fiscal.conftest import empresa, upstream  # noqa: E402, F401
