@@ -15,12 +15,12 @@ from storage import services as storage_services
 from storage import tasks as storage_tasks
 from storage.backends import get_backend
 from storage.models import Artifact, ArtifactState
+from tenants.models import Empresa
 from tests.conftest import VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream, drive
 from tests.metrics.conftest import scrape
 from tests.sandbox.helpers import nfe_payload
 from tests.webhooks.conftest import Receiver
-from tenants.models import Empresa
 from webhooks import services as webhook_services
 from webhooks import tasks as webhook_tasks
 

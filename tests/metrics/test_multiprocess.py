@@ -1,0 +1,81 @@
+"""Counters written by other processes (a worker, another gunicorn worker) are in the scrape."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metrics import multiprocess
+from tests.metrics.conftest import scrape
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# What a worker does when it reads a note from Focus and delivers a webhook: the real signals
+# and receivers, in a process of its own that exits before the scrape.
+WORKER = """
+import django
+django.setup()
+from fiscal.focus import signals
+from fiscal.focus.client import FocusTimeout
+for _ in range(3):
+    signals.request_done(method="GET", path="/v2/nfse/fg0123456789abcdef", status_code=200,
+                         seconds=0.2)
+signals.request_done(method="POST", path="/v2/nfse", error=FocusTimeout("no answer"), seconds=1.0)
+signals.budget_wait.send_robust(sender=None, urgent=False)
+"""
+
+
+def run_worker_process() -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    subprocess.run([sys.executable, "-c", WORKER], cwd=ROOT, env=env, check=True, timeout=60)
+
+
+@pytest.mark.django_db
+def test_counters_of_another_process_appear_in_the_webs_scrape() -> None:
+    assert multiprocess.directory() is not None
+    before = scrape()
+    run_worker_process()
+    after = scrape()
+
+    def moved(name: str, **labels: str) -> float:
+        return after.value(name, **labels) - before.value(name, **labels)
+
+    assert moved("fg_focus_requests_total", endpoint="GET /v2/nfse/{ref}", code="200") == 3
+    assert moved("fg_focus_request_seconds_count", endpoint="GET /v2/nfse/{ref}") == 3
+    assert moved("fg_focus_request_seconds_sum", endpoint="GET /v2/nfse/{ref}") == (
+        pytest.approx(0.6)
+    )
+    assert moved("fg_focus_requests_total", endpoint="POST /v2/nfse", code="timeout") == 1
+    assert moved("fg_focus_budget_waits_total", urgent="false") == 1
+
+
+def test_files_are_named_by_host_and_pid_and_a_start_clears_only_this_hosts(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv(multiprocess.ENV, str(tmp_path))
+    mine = tmp_path / f"counter_{multiprocess.INSTANCE}-123.db"
+    theirs = tmp_path / "counter_other-host-123.db"
+    for path in (mine, theirs):
+        path.write_bytes(b"")
+    assert multiprocess.process_identifier() == f"{multiprocess.INSTANCE}-{os.getpid()}"
+    assert multiprocess.wipe_own_files() == 1
+    assert not mine.exists() and theirs.exists()
+
+
+def test_the_focus_endpoint_label_is_a_template() -> None:
+    from fiscal.focus.signals import endpoint_template
+
+    assert endpoint_template("POST", "/v2/nfe") == "POST /v2/nfe"
+    assert endpoint_template("GET", "/v2/nfe/fgabc123?completa=1") == "GET /v2/nfe/{ref}"
+    assert endpoint_template("POST", "/v2/nfe/fgabc/carta_correcao") == (
+        "POST /v2/nfe/{ref}/carta_correcao"
+    )
+    assert endpoint_template("DELETE", "/v2/hooks/Hk123") == "DELETE /v2/hooks/{id}"
+    assert endpoint_template("POST", "/v2/nfe/inutilizacao") == "POST /v2/nfe/inutilizacao"
+    assert endpoint_template("GET", "/arquivos_development/1122/202603/XMLs/x.xml") == (
+        "GET /{file}"
+    )
