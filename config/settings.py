@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -468,8 +469,17 @@ FG_METRICS_TOKEN = env("FG_METRICS_TOKEN")
 # Counters of every process (gunicorn workers, Celery children) are files in this folder, summed
 # at scrape time (prometheus-client's multiprocess mode). Read by prometheus-client itself from
 # the environment, before any metric exists: hence set here, before the apps load.
-if not SERVICES_MODE:
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+# Embedded: web, worker and beat share var/prometheus (make run empties it before they start).
+# Services: each container (web, worker) needs a folder of its own (deploy/README.md).
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    str(Path(tempfile.gettempdir()) / "fg-prometheus") if SERVICES_MODE
+    else str(VAR_DIR / "prometheus"),
+)
+# Services mode: the worker's main process serves its counters on this port (0: not served),
+# to the same bearer token; the web cannot read a worker container's files.
+FG_METRICS_WORKER_PORT = env_int("FG_METRICS_WORKER_PORT", 0)
+FG_METRICS_WORKER_BIND = env("FG_METRICS_WORKER_BIND", "0.0.0.0")  # noqa: S104 - in a container
 
 # --- health checks
 FG_READYZ_TIMEOUT = env_float("FG_READYZ_TIMEOUT", 2.0)

@@ -12,3 +12,13 @@ graceful_timeout = 30
 accesslog = "-"
 # %(U)s is the path without the query string: ?token=<key> never reaches the access log.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+def on_starting(server: object) -> None:
+    """The master, before any worker: in the services mode the web container is a metrics
+    process group of its own, so the counters files of its earlier run go (metrics/multiprocess.py).
+    In the embedded mode web, worker and beat share the folder and ``make run`` empties it."""
+    if os.environ.get("FG_MODE", "embedded").strip().lower() == "services":
+        from metrics import multiprocess
+
+        multiprocess.wipe()

@@ -1,13 +1,17 @@
 """prometheus-client's multiprocess mode: every process writes its counters to files in
 ``PROMETHEUS_MULTIPROC_DIR`` and the scrape sums them (gunicorn workers, Celery pool children).
 
-Kept free of Django so that gunicorn's configuration can call ``wipe_own_files`` at start-up.
+Kept free of Django so that gunicorn's configuration can call ``wipe`` at start-up.
 
-Files are named by host and pid (``counter_<host>-<pid>.db``), not by pid alone, so that web and
-worker containers may share one directory (a volume) without two pid 7s writing one file. A
-process group clears its own host's files when it starts (gunicorn's master, the Celery main
-process) in services mode; in the embedded mode web, worker and beat share the host and one
-folder, so ``make run`` clears the whole folder before they start.
+Files are named by host and pid (``counter_<host>-<pid>.db``), not by pid alone, so that two
+hosts writing to one folder by mistake never share a file.
+
+The folder belongs to one process group and is emptied when the group starts, while none of
+its processes runs (removing a dead process's file while others live would lower a counter's
+sum: a false reset). The embedded mode's group is everything ``make run`` starts, which clears
+``var/prometheus`` before honcho starts them; in the services mode each container is a group
+(web: gunicorn's master clears it in ``on_starting``; worker: the Celery main process, before
+its pool starts) and must have a folder of its own (deploy/README.md).
 """
 
 from __future__ import annotations
@@ -19,8 +23,7 @@ from pathlib import Path
 from prometheus_client import values
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
-# Same-host deployments with several process groups (systemd units) give each its own name.
-INSTANCE = os.environ.get("FG_METRICS_INSTANCE", "").strip() or socket.gethostname()
+INSTANCE = socket.gethostname()
 
 
 def directory() -> Path | None:
@@ -41,13 +44,13 @@ def install() -> None:
         values.ValueClass = values.MultiProcessValue(process_identifier)
 
 
-def wipe_own_files() -> int:
-    """Remove this host's files of earlier runs; the other hosts' files stay. Returns a count."""
+def wipe() -> int:
+    """Empty the folder of an earlier run of this group. Returns how many files went."""
     folder = directory()
     if folder is None or not folder.is_dir():
         return 0
     removed = 0
-    for path in folder.glob(f"*_{INSTANCE}-*.db"):
+    for path in folder.glob("*.db"):
         path.unlink(missing_ok=True)
         removed += 1
     return removed

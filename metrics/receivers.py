@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.signals import worker_init, worker_ready
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
@@ -16,7 +18,7 @@ from fiscal.changes import FiscalChange
 from fiscal.focus import signals as focus_signals
 from fiscal.models import Note, NoteStatus
 from fiscal.services import STATUS_CHANGES
-from metrics import instruments
+from metrics import instruments, multiprocess
 from storage import signals as storage_signals
 from webhooks import signals as webhook_signals
 
@@ -66,7 +68,23 @@ def on_archive_verified(sender: Any, *, counts: dict[str, int], **kwargs: Any) -
             instruments.archive_verify_failures.labels(result).inc(counts[result])
 
 
+def on_worker_init(**kwargs: Any) -> None:
+    # The Celery main process, before its pool starts: in the services mode the worker is a
+    # process group of its own (metrics/multiprocess.py), so its earlier run's files go.
+    if settings.SERVICES_MODE:
+        multiprocess.wipe()
+
+
+def on_worker_ready(**kwargs: Any) -> None:
+    if settings.FG_METRICS_WORKER_PORT:
+        from metrics import exporter
+
+        exporter.start(host=settings.FG_METRICS_WORKER_BIND, port=settings.FG_METRICS_WORKER_PORT)
+
+
 def connect() -> None:
+    worker_init.connect(on_worker_init, dispatch_uid="metrics.worker_init")
+    worker_ready.connect(on_worker_ready, dispatch_uid="metrics.worker_ready")
     post_save.connect(on_note_saved, sender=Note, dispatch_uid="metrics.note_saved")
     focus_signals.focus_request.connect(on_focus_request, dispatch_uid="metrics.focus")
     focus_signals.budget_wait.connect(on_budget_wait, dispatch_uid="metrics.budget")

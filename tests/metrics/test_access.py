@@ -77,3 +77,27 @@ def test_embedded_mode_refuses_other_callers(settings) -> None:
 def test_only_get(settings) -> None:
     settings.SERVICES_MODE = False
     assert Client().post("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 405
+
+
+def test_the_workers_exporter_follows_the_same_rule(services_mode, settings) -> None:
+    import httpx
+
+    from metrics import exporter, instruments
+
+    instruments.webhook_deliveries.labels("succeeded").inc()
+    server = exporter.start(host="127.0.0.1", port=0)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        assert httpx.get(url, timeout=5).status_code == 401
+        assert httpx.get(url, headers={"Authorization": "Bearer nope"}, timeout=5
+                         ).status_code == 401
+        answer = httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+        assert answer.status_code == 200
+        assert 'fg_webhook_deliveries_total{outcome="succeeded"}' in answer.text
+        # Counters only: the gauges (database, broker) are the web's.
+        assert "fg_pending_notes" not in answer.text
+        settings.FG_METRICS_TOKEN = ""
+        assert httpx.get(url, timeout=5).status_code == 404
+    finally:
+        server.shutdown()
+        server.server_close()

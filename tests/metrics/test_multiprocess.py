@@ -53,17 +53,15 @@ def test_counters_of_another_process_appear_in_the_webs_scrape() -> None:
     assert moved("fg_focus_budget_waits_total", urgent="false") == 1
 
 
-def test_files_are_named_by_host_and_pid_and_a_start_clears_only_this_hosts(
+def test_files_are_named_by_host_and_pid_and_a_group_start_empties_the_folder(
     tmp_path: Path, monkeypatch
 ) -> None:
     monkeypatch.setenv(multiprocess.ENV, str(tmp_path))
-    mine = tmp_path / f"counter_{multiprocess.INSTANCE}-123.db"
-    theirs = tmp_path / "counter_other-host-123.db"
-    for path in (mine, theirs):
-        path.write_bytes(b"")
     assert multiprocess.process_identifier() == f"{multiprocess.INSTANCE}-{os.getpid()}"
-    assert multiprocess.wipe_own_files() == 1
-    assert not mine.exists() and theirs.exists()
+    for name in ("counter_web-1-12.db", "histogram_web-1-12.db"):
+        (tmp_path / name).write_bytes(b"")
+    assert multiprocess.wipe() == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_focus_endpoint_label_is_a_template() -> None:
