@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,40 @@ def test_the_focus_endpoint_label_is_a_template() -> None:
     assert endpoint_template("GET", "/arquivos_development/1122/202603/XMLs/x.xml") == (
         "GET /{file}"
     )
+
+
+def test_a_services_worker_empties_its_folder_at_start_and_serves_its_counters(
+    tmp_path: Path, monkeypatch, settings
+) -> None:
+    import httpx
+
+    from metrics import exporter, receivers
+
+    monkeypatch.setenv(multiprocess.ENV, str(tmp_path))
+    (tmp_path / "counter_old-run-7.db").write_bytes(b"")
+    settings.SERVICES_MODE = False
+    receivers.on_worker_init()
+    assert list(tmp_path.iterdir())  # embedded: make run empties the shared folder, not Celery
+    settings.SERVICES_MODE = True
+    receivers.on_worker_init()
+    assert list(tmp_path.iterdir()) == []
+
+    settings.FG_METRICS_TOKEN = "t0ken-for-the-worker-exporter"
+    settings.FG_METRICS_WORKER_BIND = "127.0.0.1"
+    settings.FG_METRICS_WORKER_PORT = 0
+    started = len(exporter._started)
+    receivers.on_worker_ready()
+    assert len(exporter._started) == started  # port 0: not served
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.FG_METRICS_WORKER_PORT = port
+    receivers.on_worker_ready()
+    server = exporter._started[-1]
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5,
+                           headers={"Authorization": "Bearer t0ken-for-the-worker-exporter"})
+        assert answer.status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
