@@ -17,13 +17,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import tempfile
 from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+
+from metrics import multiprocess
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FG_VAR_DIR", BASE_DIR / "var"))
@@ -471,11 +472,7 @@ FG_METRICS_TOKEN = env("FG_METRICS_TOKEN")
 # the environment, before any metric exists: hence set here, before the apps load.
 # Embedded: web, worker and beat share var/prometheus (make run empties it before they start).
 # Services: each container (web, worker) needs a folder of its own (deploy/README.md).
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR",
-    str(Path(tempfile.gettempdir()) / "fg-prometheus") if SERVICES_MODE
-    else str(VAR_DIR / "prometheus"),
-)
+multiprocess.configure(services=SERVICES_MODE, var_dir=VAR_DIR)
 # Services mode: the worker's main process serves its counters on this port (0: not served),
 # to the same bearer token; the web cannot read a worker container's files.
 FG_METRICS_WORKER_PORT = env_int("FG_METRICS_WORKER_PORT", 0)

@@ -21,4 +21,5 @@ def on_starting(server: object) -> None:
     if os.environ.get("FG_MODE", "embedded").strip().lower() == "services":
         from metrics import multiprocess
 
+        multiprocess.configure(services=True)  # the folder the workers will inherit
         multiprocess.wipe()

@@ -12,10 +12,8 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import Metric
 from prometheus_client.registry import REGISTRY, Collector
 
-from metrics import access, instruments, multiprocess
+from metrics import access, multiprocess
 from metrics.collectors import DatabaseCollector
-
-assert instruments  # the counters exist in this process before the first scrape
 
 
 class _Default(Collector):

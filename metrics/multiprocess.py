@@ -18,12 +18,21 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 from prometheus_client import values
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 INSTANCE = socket.gethostname()
+
+
+def configure(*, services: bool, var_dir: Path | None = None) -> None:
+    """Default the folder (config/settings.py; gunicorn's master, which has no settings):
+    embedded, ``var/prometheus`` shared by make run's processes; services, one per container."""
+    default = (Path(tempfile.gettempdir()) / "fg-prometheus" if services or var_dir is None
+               else var_dir / "prometheus")
+    os.environ.setdefault(ENV, str(default))
 
 
 def directory() -> Path | None:
