@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from fiscal.models import NoteStatus
 from metrics import multiprocess
+from tenants.models import DocType
 
 multiprocess.install()  # before the first metric is created
 
@@ -42,3 +44,15 @@ archive_verify_failures = Counter(
     "Archived files that failed a verification (mismatch, missing) or could not be read.",
     ["result"],
 )
+
+# Every series of a closed vocabulary exists from the start at 0, so that rate() and the
+# failure-ratio alert see the first increment (a series born at 1 hides it).
+for _doc_type in DocType.values:
+    for _status in NoteStatus.values:
+        notes.labels(_doc_type, _status)
+for _outcome in ("succeeded", "retry", "failed", "paused"):
+    webhook_deliveries.labels(_outcome)
+for _urgent in ("true", "false"):
+    focus_budget_waits.labels(_urgent)
+for _result in ("mismatch", "missing", "error"):
+    archive_verify_failures.labels(_result)

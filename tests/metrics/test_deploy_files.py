@@ -63,14 +63,10 @@ def test_the_dashboard_is_grafana_json_with_unique_panels() -> None:
 def test_every_metric_the_rules_and_the_dashboard_name_is_in_the_scrape(
     actor: Actor, make_empresa
 ) -> None:
-    # Labelled counters show in the scrape once a child exists; the receivers make them as
-    # the work happens (tests/metrics/test_note_life.py). Here, one child of each.
-    instruments.notes.labels("nfe", "autorizado")
+    # Closed vocabularies exist from the start; a Focus endpoint's series appear with its
+    # first request (tests/metrics/test_note_life.py makes them through the client).
     instruments.focus_requests.labels("GET /v2/nfe/{ref}", "200")
     instruments.focus_request_seconds.labels("GET /v2/nfe/{ref}")
-    instruments.focus_budget_waits.labels("false")
-    instruments.webhook_deliveries.labels("succeeded")
-    instruments.archive_verify_failures.labels("mismatch")
     empresa = make_empresa(actor.tenant)
     Empresa.objects.filter(pk=empresa.pk).update(
         certificado_valido_ate=timezone.now() + timedelta(days=10)
@@ -85,6 +81,14 @@ def test_every_metric_the_rules_and_the_dashboard_name_is_in_the_scrape(
                 if n.startswith("fg_")}
     shown = {re.sub(r"_(total|bucket|count|sum)$", "", n) for n in named}
     assert families - shown == set()
+    # The closed vocabularies are there before anything happened (rate() sees the first one).
+    for name, labels in [
+        ("fg_notes_total", {"doc_type": "nfsen", "status": "denegado"}),
+        ("fg_webhook_deliveries_total", {"outcome": "failed"}),
+        ("fg_focus_budget_waits_total", {"urgent": "true"}),
+        ("fg_archive_verify_failures_total", {"result": "missing"}),
+    ]:
+        assert (name, frozenset(labels.items())) in found.samples, (name, labels)
     assert found.value("fg_certificates_expiring", within_days="15") == 1
     assert found.value("fg_certificates_expiring", within_days="7") == 0
     assert 9 * 86400 < found.value("fg_certificate_min_expires_in_seconds") <= 10 * 86400
