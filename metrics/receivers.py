@@ -16,13 +16,14 @@ from django.utils import timezone
 
 from fiscal.changes import FiscalChange
 from fiscal.focus import signals as focus_signals
-from fiscal.models import Note, NoteStatus
+from fiscal.models import NoteEvent, NoteStatus
 from fiscal.services import STATUS_CHANGES
 from metrics import instruments, multiprocess
 from storage import signals as storage_signals
 from webhooks import signals as webhook_signals
 
 _STATUS_OF_CHANGE = {change: status for status, change in STATUS_CHANGES.items()}
+_ENTERS_PROCESSING = frozenset({NoteEvent.Kind.CREATED, NoteEvent.Kind.RESENT})
 
 
 def on_fiscal_change(change: FiscalChange) -> None:
@@ -34,11 +35,14 @@ def on_fiscal_change(change: FiscalChange) -> None:
     transaction.on_commit(lambda: instruments.notes.labels(doc_type, status).inc())
 
 
-def on_note_saved(sender: Any, instance: Note, created: bool, **kwargs: Any) -> None:
-    # Acceptance publishes no FiscalChange (nothing to tell a tenant yet): counted here.
-    if created:
-        doc_type, status = instance.doc_type, instance.status or NoteStatus.PROCESSANDO
-        transaction.on_commit(lambda: instruments.notes.labels(doc_type, status).inc())
+def on_note_event_saved(sender: Any, instance: NoteEvent, created: bool, **kwargs: Any) -> None:
+    # Entering processando_autorizacao publishes no FiscalChange (nothing to tell a tenant
+    # yet): the timeline's "created" and "resent" rows say it. Their note came with them.
+    if created and instance.kind in _ENTERS_PROCESSING:
+        doc_type = instance.note.doc_type
+        transaction.on_commit(
+            lambda: instruments.notes.labels(doc_type, NoteStatus.PROCESSANDO).inc()
+        )
 
 
 def on_focus_request(sender: Any, *, endpoint: str, code: str, seconds: float,
@@ -85,7 +89,7 @@ def on_worker_ready(**kwargs: Any) -> None:
 def connect() -> None:
     worker_init.connect(on_worker_init, dispatch_uid="metrics.worker_init")
     worker_ready.connect(on_worker_ready, dispatch_uid="metrics.worker_ready")
-    post_save.connect(on_note_saved, sender=Note, dispatch_uid="metrics.note_saved")
+    post_save.connect(on_note_event_saved, sender=NoteEvent, dispatch_uid="metrics.note_event")
     focus_signals.focus_request.connect(on_focus_request, dispatch_uid="metrics.focus")
     focus_signals.budget_wait.connect(on_budget_wait, dispatch_uid="metrics.budget")
     webhook_signals.delivery_attempted.connect(on_delivery_attempted,

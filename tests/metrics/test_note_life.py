@@ -19,7 +19,7 @@ from tenants.models import Empresa
 from tests.conftest import VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream, drive
 from tests.metrics.conftest import scrape
-from tests.sandbox.helpers import nfe_payload
+from tests.sandbox.helpers import HOMOLOGACAO_NOME, nfe_payload
 from tests.webhooks.conftest import Receiver
 from webhooks import services as webhook_services
 from webhooks import tasks as webhook_tasks
@@ -132,6 +132,31 @@ def test_a_notes_whole_life_moves_each_counter_by_what_happened(
     assert verified.value("fg_archive_verify_failures_total", result="mismatch") - (
         before.value("fg_archive_verify_failures_total", result="mismatch")) == 1
     assert verified.value("fg_archive_verification_problems", result="mismatch") == 1
+
+
+def test_a_rejected_ref_sent_again_counts_each_status_it_entered(
+    actor: Actor, empresa: Empresa, upstream: Upstream
+) -> None:
+    before = scrape()
+    # The documentation's homologação rule: any other recipient name is rejected (598).
+    bad = nfe_payload(VALID_CNPJ, nome_destinatario="Fulano")
+    assert actor.client.post("/v2/nfe?ref=r-1", bad, format="json").status_code == 202
+    assert drive(Note.objects.get(ref="r-1"), upstream=upstream).status == (
+        NoteStatus.ERRO_AUTORIZACAO
+    )
+    good = nfe_payload(VALID_CNPJ, nome_destinatario=HOMOLOGACAO_NOME)
+    assert actor.client.post("/v2/nfe?ref=r-1", good, format="json").status_code == 202
+    assert drive(Note.objects.get(ref="r-1"), upstream=upstream).status == NoteStatus.AUTORIZADO
+    after = scrape()
+
+    def moved(status: str) -> float:
+        return (after.value("fg_notes_total", doc_type="nfe", status=status)
+                - before.value("fg_notes_total", doc_type="nfe", status=status))
+
+    assert moved("processando_autorizacao") == 2  # accepted, then accepted again
+    assert moved("erro_autorizacao") == 1
+    assert moved("autorizado") == 1
+    assert after.sum("fg_notes_total") - before.sum("fg_notes_total") == 4
 
 
 def test_focus_failures_are_counted_by_kind_without_an_answer_code(
