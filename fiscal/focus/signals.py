@@ -15,11 +15,13 @@ focus_request = Signal()
 # Sent when the shared budget (fiscal/focus/budget.py) makes a caller wait; urgent: bool.
 budget_wait = Signal()
 
-# Segments of Focus's API paths that are names, not references (focus-nfe-api-v2.txt, "URLs").
+# Segments of the Focus paths this package builds that are names, not references
+# (focus-nfe-api-v2.txt, "URLs"). Any other segment becomes {ref} (or {id} after hooks /
+# empresas): an unknown name costs a less precise label, never an unbounded one.
 _NAMES = frozenset({
     "v2", "nfe", "nfce", "nfse", "nfsen", "inutilizacao", "importacao", "danfe", "hooks",
     "lotes_rps", "resposta", "carta_correcao", "ator_interessado", "insucesso_entrega",
-    "email", "empresas", "cancelamento", "hook", "cfe", "mde", "manifesto", "nfes_recebidas",
+    "email", "empresas",
 })
 _ERROR_CODES = {"FocusTimeout": "timeout", "FocusUnavailable": "unavailable"}
 
