@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from fiscal.models import Note, NoteStatus
 from storage import services as storage_services
@@ -20,9 +21,10 @@ from tests.conftest import VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream, drive
 from tests.metrics.conftest import scrape
 from tests.sandbox.helpers import HOMOLOGACAO_NOME, nfe_payload
-from tests.webhooks.conftest import Receiver
+from tests.webhooks.conftest import Receiver, Reply
 from webhooks import services as webhook_services
 from webhooks import tasks as webhook_tasks
+from webhooks.models import Delivery
 
 # on_commit must really run: the counters of database changes are bumped on commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -132,6 +134,36 @@ def test_a_notes_whole_life_moves_each_counter_by_what_happened(
     assert verified.value("fg_archive_verify_failures_total", result="mismatch") - (
         before.value("fg_archive_verify_failures_total", result="mismatch")) == 1
     assert verified.value("fg_archive_verification_problems", result="mismatch") == 1
+
+
+def test_a_failing_receiver_counts_a_retry_and_its_lag_only_once_acknowledged(
+    actor: Actor, empresa: Empresa, upstream: Upstream, receiver: Receiver,
+    enqueued: list[tuple[int, str]],
+) -> None:
+    webhook_services.endpoint_create(tenant=actor.tenant, environment="homologacao",
+                                     url=receiver.url())
+    receiver.reply(Reply(status=500))
+    before = scrape()
+    assert actor.client.post("/v2/nfe?ref=w-1", nfe_payload(VALID_CNPJ),
+                             format="json").status_code == 202
+    drive(Note.objects.get(ref="w-1"), upstream=upstream)
+    deliver_enqueued(enqueued)
+    failed = scrape()
+    assert failed.value("fg_webhook_deliveries_total", outcome="retry") - before.value(
+        "fg_webhook_deliveries_total", outcome="retry") == 1
+    assert failed.value("fg_webhook_delivery_lag_seconds_count") == before.value(
+        "fg_webhook_delivery_lag_seconds_count")
+
+    # The retry falls due; the receiver (200 by default now) acknowledges it.
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    webhook_services.dispatch_due(enqueue=lambda i, t: webhook_tasks.deliver(i, t))
+    deliver_enqueued(enqueued)
+    assert len(receiver.requests) == 2
+    after = scrape()
+    assert after.value("fg_webhook_deliveries_total", outcome="succeeded") - before.value(
+        "fg_webhook_deliveries_total", outcome="succeeded") == 1
+    assert after.value("fg_webhook_delivery_lag_seconds_count") - before.value(
+        "fg_webhook_delivery_lag_seconds_count") == 1
 
 
 def test_a_rejected_ref_sent_again_counts_each_status_it_entered(
