@@ -24,6 +24,8 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py demo_setup
+	@# web, worker and beat sum their counters from one folder: a fresh run starts it empty.
+	rm -rf var/prometheus
 	@# TZ=UTC: honcho's own time prefix in the zone of every log line (UTC).
 	TZ=UTC $(BIN)/honcho start -f Procfile
 

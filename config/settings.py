@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from core.logging import logging_config
+from metrics import multiprocess
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FG_VAR_DIR", BASE_DIR / "var"))
@@ -133,6 +134,8 @@ INSTALLED_APPS = [
     "fiscal",
     "webhooks",
     "storage",
+    # Above every app (it reads them all); nothing imports it but config.
+    "metrics",
 ]
 
 MIDDLEWARE = [
@@ -412,6 +415,7 @@ CELERY_BEAT_SCHEDULE["reconcile-focus-hooks"] = {
 FG_CHANGE_SUBSCRIBERS: list[str] = [
     "webhooks.services.on_fiscal_change",
     "storage.services.on_fiscal_change",
+    "metrics.receivers.on_fiscal_change",
 ]
 
 # --- webhooks (webhooks/): signed deliveries to tenant URLs, scheduled in Postgres.
@@ -460,6 +464,21 @@ CELERY_BEAT_SCHEDULE["certificate-notices"] = {
 
 # Route /bench/baseline (bench/bench_accept.py's baseline). Never in production.
 FG_BENCH_ENDPOINTS = env_bool("FG_BENCH_ENDPOINTS", default=False)
+
+# --- metrics (metrics/): GET /metrics in Prometheus's text format.
+# Services mode: the scrape must send "Authorization: Bearer <token>"; unset, /metrics is 404.
+# Embedded mode: open to loopback; other callers need the token when one is set.
+FG_METRICS_TOKEN = env("FG_METRICS_TOKEN")
+# Counters of every process (gunicorn workers, Celery children) are files in this folder, summed
+# at scrape time (prometheus-client's multiprocess mode). Read by prometheus-client itself from
+# the environment, before any metric exists: hence set here, before the apps load.
+# Embedded: web, worker and beat share var/prometheus (make run empties it before they start).
+# Services: each container (web, worker) needs a folder of its own (deploy/README.md).
+multiprocess.configure(services=SERVICES_MODE, var_dir=VAR_DIR)
+# Services mode: the worker's main process serves its counters on this port (0: not served),
+# to the same bearer token; the web cannot read a worker container's files.
+FG_METRICS_WORKER_PORT = env_int("FG_METRICS_WORKER_PORT", 0)
+FG_METRICS_WORKER_BIND = env("FG_METRICS_WORKER_BIND", "0.0.0.0")  # noqa: S104 - in a container
 
 # --- health checks
 FG_READYZ_TIMEOUT = env_float("FG_READYZ_TIMEOUT", 2.0)

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import healthz, readyz
+from metrics import api as metrics_api
 from tenants import api as tenants_api
 from tenants import facade as tenants_facade
 
@@ -32,6 +33,7 @@ facade_v2 = [
 urlpatterns = [
     path("healthz", healthz),
     path("readyz", readyz),
+    path("metrics", metrics_api.metrics),
     path("admin/console/", include("config.console")),
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularAPIView.as_view(authentication_classes=[],

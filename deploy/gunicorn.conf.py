@@ -25,3 +25,14 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 logconfig_dict = logging_config(level=os.environ.get("FG_LOG_LEVEL", "INFO").strip() or "INFO",
                                 fmt=os.environ.get("FG_LOG_FORMAT", "plain").strip().lower()
                                 or "plain")
+
+
+def on_starting(server: object) -> None:
+    """The master, before any worker: in the services mode the web container is a metrics
+    process group of its own, so the counters files of its earlier run go (metrics/multiprocess.py).
+    In the embedded mode web, worker and beat share the folder and ``make run`` empties it."""
+    if os.environ.get("FG_MODE", "embedded").strip().lower() == "services":
+        from metrics import multiprocess
+
+        multiprocess.configure(services=True)  # the folder the workers will inherit
+        multiprocess.wipe()

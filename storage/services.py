@@ -43,7 +43,7 @@ from fiscal.focus.client import (
     base_url,
 )
 from fiscal.models import FiscalEvent, Inutilizacao, Note, NoteEvent, NoteStatus
-from storage import layout
+from storage import layout, signals
 from storage.backends import (
     ChecksumMismatch,
     ObjectExists,
@@ -578,7 +578,9 @@ def archive_verify(*, artifacts: Iterator[Artifact] | list[Artifact]) -> dict[st
         except StorageUnavailable as exc:
             logger.warning("archive verification of %s not done: %s", artifact.key, exc)
             counts["error"] += 1
-    return {str(k): v for k, v in counts.items()}
+    result = {str(k): v for k, v in counts.items()}
+    signals.archive_verified.send_robust(sender=None, counts=result)
+    return result
 
 
 # --- serving ---------------------------------------------------------------------------------

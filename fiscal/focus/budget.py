@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from core import cache as shared
+from fiscal.focus import signals
 
 WINDOW = 60  # seconds, Focus's window
 
@@ -40,6 +41,11 @@ def _incr(key: str) -> int:
     return shared.incr(key, timeout=WINDOW * 2) or 0
 
 
+def _wait(seconds: float, *, urgent: bool) -> Decision:
+    signals.budget_wait.send_robust(sender=None, urgent=urgent)
+    return Decision(False, seconds)
+
+
 def acquire(*, fingerprint: str, tenant_id: int, urgent: bool,
             now: float | None = None) -> Decision:
     """Take one request from the token's budget, or say how long to wait."""
@@ -49,23 +55,23 @@ def acquire(*, fingerprint: str, tenant_id: int, urgent: bool,
     retry = float(start + WINDOW - now) + 0.05
     blocked_until = shared.get(f"fg:focus:{fingerprint}:blocked_until")
     if blocked_until and blocked_until > now:
-        return Decision(False, blocked_until - now)
+        return _wait(blocked_until - now, urgent=urgent)
     if not urgent:
         reserve = math.ceil(limit * settings.FG_FOCUS_BUDGET_RESERVE)
         used = shared.get(f"fg:focus:{fingerprint}:{start}", 0)
         if used >= limit - reserve:
-            return Decision(False, retry)
+            return _wait(retry, urgent=urgent)
         tenants_key = f"fg:focus:{fingerprint}:{start}:tenants"
         tenants = shared.get(tenants_key, set()) | {tenant_id}
         shared.set(tenants_key, tenants, timeout=WINDOW * 2)
         share = math.ceil((limit - reserve) / len(tenants))
         mine = shared.get(f"fg:focus:{fingerprint}:{start}:t{tenant_id}", 0)
         if len(tenants) > 1 and mine >= share:
-            return Decision(False, retry)
+            return _wait(retry, urgent=urgent)
         _incr(f"fg:focus:{fingerprint}:{start}:t{tenant_id}")
     used = _incr(f"fg:focus:{fingerprint}:{start}")
     if used > limit:
-        return Decision(False, retry)
+        return _wait(retry, urgent=urgent)
     return Decision(True)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from fiscal.focus import budget
+from fiscal.focus import budget, signals
 from tenants.models import Environment
 
 logger = logging.getLogger("fiscal.focus")
@@ -373,6 +373,8 @@ class FocusClient:
             raise self._log(FocusUnavailable(f"transport error: {exc!r}", sent=True),
                             method, path, _since(started)) from None
         duration_ms = _since(started)
+        signals.request_done(method=method, path=path, status_code=response.status_code,
+                             seconds=duration_ms / 1000)
         self._record_rate_limit(response)
         logger.info(
             "focus %s %s -> %s in %.0fms (token %s)",
@@ -413,6 +415,7 @@ class FocusClient:
 
     def _log(self, error: FocusUpstreamError, method: str, path: str,
              duration_ms: float) -> FocusUpstreamError:
+        signals.request_done(method=method, path=path, error=error, seconds=duration_ms / 1000)
         logger.warning(
             "focus %s %s failed after %.0fms (token %s): %s",
             method, path, duration_ms, self.fingerprint, error,

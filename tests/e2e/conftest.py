@@ -133,7 +133,9 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stac
     redis_port = free_port()
     db = connection.settings_dict
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("FG_", "FOCUS_"))},
+        # PROMETHEUS_MULTIPROC_DIR too: the stack counts in its own var/, not the checkout's.
+        **{k: v for k, v in os.environ.items()
+           if not k.startswith(("FG_", "FOCUS_", "PROMETHEUS_"))},
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
                         f"{db['PORT'] or 5432}/{db['NAME']}",
