@@ -219,3 +219,13 @@ def test_conversion_keeps_rows_ids_indexes_and_foreign_keys(actor, empresa) -> N
         cursor.execute("SELECT contype FROM pg_constraint WHERE conrelid = 't_timeline'::regclass")
         assert sorted(r[0] for r in cursor.fetchall()) == ["c", "f", "p"]
         cursor.execute("DROP TABLE t_timeline")
+
+
+def test_a_timeline_retention_shorter_than_the_fiscal_one_is_refused(tmp_path) -> None:
+    from tests.core.test_settings_modes import _django_setup
+
+    result = _django_setup({"FG_RETENTION_YEARS": "5", "FG_TIMELINE_RETENTION_DAYS": "365"},
+                           tmp_path)
+
+    assert result.returncode != 0
+    assert "FG_TIMELINE_RETENTION_DAYS is shorter than FG_RETENTION_YEARS" in result.stderr
