@@ -17,7 +17,7 @@ def partition(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("webhooks", "0002_endpoint_change_log")]
+    dependencies = [("webhooks", "0003_certificate_notices")]
 
     # Reversing leaves the table partitioned: it reads and writes the same either way.
     operations = [migrations.RunPython(partition, migrations.RunPython.noop, elidable=False)]
