@@ -462,6 +462,31 @@ CELERY_BEAT_SCHEDULE["certificate-notices"] = {
     "options": {"queue": "webhooks", "expires": 600},
 }
 
+# --- monthly partitions of the append-only tables (core/partitions.py; Postgres only)
+# Delivery attempts older than this are dropped a month at a time (the delivery row stays).
+FG_DELIVERY_ATTEMPT_RETENTION_DAYS = env_int("FG_DELIVERY_ATTEMPT_RETENTION_DAYS", 90)
+# The note timeline is part of the fiscal record: kept at least the legal retention
+# (FG_RETENTION_YEARS), then detached (not dropped) for an operator to archive.
+FG_TIMELINE_RETENTION_DAYS = env_int(
+    "FG_TIMELINE_RETENTION_DAYS", FG_RETENTION_YEARS * 366 + 31
+)
+if FG_TIMELINE_RETENTION_DAYS < FG_RETENTION_YEARS * 366:
+    raise ImproperlyConfigured("FG_TIMELINE_RETENTION_DAYS is shorter than FG_RETENTION_YEARS")
+# Month partitions created ahead of time by the maintenance task (besides the current one).
+FG_PARTITION_MONTHS_AHEAD = env_int("FG_PARTITION_MONTHS_AHEAD", 2)
+FG_PARTITIONED_TABLES: dict[str, dict[str, object]] = {
+    "fiscal_noteevent": {"column": "created_at", "retention_days": FG_TIMELINE_RETENTION_DAYS,
+                         "drop_detached": False},
+    "webhooks_attempt": {"column": "started_at",
+                         "retention_days": FG_DELIVERY_ATTEMPT_RETENTION_DAYS,
+                         "drop_detached": True},
+}
+CELERY_BEAT_SCHEDULE["partitions-maintain"] = {
+    "task": "core.tasks.partitions_maintain",
+    "schedule": env_float("FG_PARTITION_MAINTAIN_INTERVAL", 3600.0),
+    "options": {"expires": 600},
+}
+
 # Route /bench/baseline (bench/bench_accept.py's baseline). Never in production.
 FG_BENCH_ENDPOINTS = env_bool("FG_BENCH_ENDPOINTS", default=False)
 

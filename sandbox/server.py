@@ -146,6 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._apply_fault(fault, None)
             return
         response = api.dispatch(app, req)
+        if app.store.config.response_delay > 0:
+            self.server.stopping.wait(app.store.config.response_delay)
         if fault is not None:
             self._apply_fault(fault, response)
             return

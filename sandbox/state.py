@@ -53,6 +53,9 @@ class Config:
     rate_limit: int = 100
     rate_limit_window: float = 60.0
     hang_seconds: float = 30.0
+    # Seconds every /v2/ answer waits before it is sent: a slow Focus (benchmarks of workers
+    # overlapping I/O). The request is processed first, like a slow network on the way back.
+    response_delay: float = 0.0
     # Seconds after which an NFCe issued in offline contingency is made effective on its own.
     nfce_efetivar_delay: float = 60.0
 
