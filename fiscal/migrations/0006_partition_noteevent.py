@@ -16,7 +16,7 @@ def partition(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("fiscal", "0004_focushook_token_and_refusals")]
+    dependencies = [("fiscal", "0005_inutilizacao_status_and_in_doubt")]
 
     # Reversing leaves the table partitioned: it reads and writes the same either way.
     operations = [migrations.RunPython(partition, migrations.RunPython.noop, elidable=False)]
