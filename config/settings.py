@@ -246,6 +246,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name per choice set, used by every field that takes it.
+    "ENUM_NAME_OVERRIDES": {
+        "NoteStatusEnum": "fiscal.models.NoteStatus",
+        "DocTypeEnum": "tenants.models.DocType",
+    },
 }
 
 # --- Celery

@@ -111,6 +111,8 @@ class EndpointRotateSecretApi(TenantAPIView):
 
 
 class EndpointEnableApi(TenantAPIView):
+    error_statuses = {"post": (409,)}  # a deleted endpoint
+
     @extend_schema(operation_id="webhook_endpoints_enable", request=None,
                    responses=EndpointOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
@@ -180,6 +182,8 @@ class DeliveryAttemptListApi(TenantAPIView):
 
 
 class DeliveryReplayApi(TenantAPIView):
+    error_statuses = {"post": (409,)}  # a delivery that is sending or cancelled
+
     @extend_schema(operation_id="webhook_deliveries_replay", request=None,
                    responses={202: DeliveryOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
