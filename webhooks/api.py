@@ -235,6 +235,8 @@ class EventDetailApi(TenantAPIView):
 
 
 class NoteReplayApi(TenantAPIView):
+    error_statuses = {"post": (404,)}  # the body names a note that is not there
+
     @extend_schema(operation_id="events_replay_note", request=NoteReplayInputSerializer,
                    responses={202: ReplayCountSerializer})
     def post(self, request: Request) -> Response:

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import os
+
+import jsonschema
 import pytest
+from django.core.management import call_command
 from django.test import Client
+
+from tests.conftest import Actor
 
 LIST_OPERATIONS = {
     "notes_list", "fiscal_events_list", "note_artifacts_list", "empresas_list",
@@ -48,3 +54,42 @@ def test_every_list_operation_documents_the_cursor_envelope(schema: dict) -> Non
         json_body = body.get("application/json")
         if json_body and path.startswith("/api/v1"):
             assert _resolve(schema, json_body["schema"]).get("type") != "array", path
+
+
+def test_schema_generates_without_a_warning_and_validates() -> None:
+    # --fail-on-warn: an unresolved authenticator or an enum naming collision fails here.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull)
+
+
+def test_every_native_operation_documents_its_errors_in_the_real_shape(schema: dict) -> None:
+    error_ref = "#/components/schemas/Error"
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            # Every native operation is behind an API key and the tenant budget.
+            assert {"401", "403", "429"} <= set(responses), (method, path)
+            if "{" in path:
+                assert "404" in responses, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "415"} <= set(responses), (method, path)
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    body = response["content"]["application/json"]["schema"]
+                    assert body == {"$ref": error_ref}, (method, path, status)
+    assert schema["paths"]["/api/v1/empresas"]["post"]["responses"].keys() >= {"409"}
+    assert schema["components"]["securitySchemes"].keys() == {
+        "ApiKeyBearer", "ApiKeyBasic", "ApiKeyQuery"}
+
+
+def test_the_error_component_matches_what_the_api_answers(schema: dict, actor: Actor) -> None:
+    error_schema = schema["components"]["schemas"]["Error"]
+    answers = [
+        Client().get("/api/v1/notes"),  # 401
+        actor.client.get("/api/v1/notes/999999"),  # 404
+        actor.client.get("/api/v1/notes", {"limit": "abc"}),  # 400
+        actor.client.post("/api/v1/empresas", "{", content_type="application/json"),  # 400
+        actor.client.post("/api/v1/empresas", "x", content_type="text/plain"),  # 415
+    ]
+    assert [a.status_code for a in answers] == [401, 404, 400, 400, 415]
+    for answer in answers:
+        jsonschema.validate(answer.json(), error_schema)
