@@ -36,7 +36,8 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 ERROR_DESCRIPTIONS = {
-    400: "Invalid parameters or body (`validation_error`, `malformed_request`, ...).",
+    400: "Invalid parameters, query string or body (`validation_error`, `invalid_query`, "
+         "`malformed_request`, ...).",
     401: "No API key, or an unknown or revoked one.",
     403: "The key may not do this (e.g. in this environment).",
     404: "No such object for this tenant, or an invalid cursor.",
@@ -84,8 +85,9 @@ class AutoSchema(SpectacularAutoSchema):
             statuses.add(429)
         if body_parsed:
             statuses |= {413, 415}
-        if body_parsed or query:
-            statuses.add(400)
+        # Any query string may be refused (a NUL in it: core.middleware), with or without
+        # documented parameters, so every operation can answer 400.
+        statuses.add(400)
         if any(p.get("in") == "path" for p in parameters) or "cursor" in query:
             statuses.add(404)  # no such object / DRF's "Invalid cursor"
         declared = getattr(self.view, "error_statuses", {})

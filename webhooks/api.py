@@ -49,6 +49,8 @@ def _with_secret(endpoint: Endpoint, secret: str) -> dict:
 
 
 class EndpointListCreateApi(TenantAPIView):
+    error_statuses = {"post": (404,)}  # empresa_id names no company of the tenant
+
     @extend_schema(operation_id="webhook_endpoints_list",
                    responses=EndpointOutputSerializer(many=True))
     def get(self, request: Request) -> Response:

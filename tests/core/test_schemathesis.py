@@ -15,6 +15,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as budget
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -63,18 +64,20 @@ EXAMPLES_PER_OPERATION = 6
 
 
 def test_native_api_answers_as_documented(api_schema, actor: Actor) -> None:  # type: ignore[no-untyped-def]
-    """Each operation gets its own derandomized hypothesis run; all failures are collected so
-    one bad operation does not hide the others."""
+    """Each operation gets two derandomized hypothesis runs, valid and invalid input; all
+    failures are collected so that one bad operation does not hide the others."""
     auth = {"Authorization": f"Bearer {actor.key.raw}"}
     failures: list[str] = []
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) > 30  # the whole native API, not an empty schema
 
-    for operation in operations:
+    runs = [(operation, mode) for operation in operations
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
+    for operation, mode in runs:
         @budget(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None,
                 database=None, phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(generation_mode=mode))
         def run(case) -> None:  # type: ignore[no-untyped-def]
             case.call_and_validate(headers=auth, checks=CHECKS)
 
@@ -82,5 +85,5 @@ def test_native_api_answers_as_documented(api_schema, actor: Actor) -> None:  # 
             run()
         # schemathesis raises a FailureGroup (a BaseExceptionGroup) for check failures.
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - all reported below
-            failures.append(f"{operation.label}: {exc}")
+            failures.append(f"{operation.label} ({mode.value}): {exc}")
     assert not failures, "\n\n".join(failures)
