@@ -3,7 +3,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 from core.health import healthz, readyz
 from metrics import api as metrics_api
@@ -40,6 +44,9 @@ urlpatterns = [
                                                   permission_classes=[]), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],
                                                     permission_classes=[])),
+    path("api/redoc", SpectacularRedocView.as_view(
+        url_name="schema", template_name="drf_spectacular/redoc_offline.html",
+        authentication_classes=[], permission_classes=[])),
     *api_v1,
     *facade_v2,
     # notes, fiscal events, inutilizações, importação, DANFe, lotes RPS, the Focus hook receiver
