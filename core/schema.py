@@ -3,7 +3,7 @@
 - List views page through ``core.pagination.paginated()``: their envelope is documented.
 - Every operation documents the errors it can answer, all in the native error shape
   (``core.errors.native_error_body``), derived from what the view is made of: its
-  authenticators, permissions, throttles, parsers, path and query parameters, request body,
+  authenticators, permissions, throttles, path and query parameters and request body,
   plus the statuses a view declares in ``error_statuses`` for what only its services know
   (a 409 conflict, a 503 file not yet available).
 - ``tenants.auth.ApiKeyAuthentication`` is described as its three accepted ways of sending a
