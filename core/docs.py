@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +27,7 @@ class _SameOrigin:
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
 
+    @extend_schema(exclude=True)  # pages, not API operations
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().get(request, *args, **kwargs)  # type: ignore[misc]
         response["Content-Security-Policy"] = SAME_ORIGIN_ONLY

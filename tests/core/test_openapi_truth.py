@@ -81,15 +81,28 @@ def test_every_native_operation_documents_its_errors_in_the_real_shape(schema: d
         "ApiKeyBearer", "ApiKeyBasic", "ApiKeyQuery"}
 
 
-def test_the_error_component_matches_what_the_api_answers(schema: dict, actor: Actor) -> None:
+def test_the_error_component_matches_what_the_api_answers(
+        schema: dict, settings, actor: Actor, make_empresa, empresa_payload) -> None:  # type: ignore[no-untyped-def]
     error_schema = schema["components"]["schemas"]["Error"]
-    answers = [
-        Client().get("/api/v1/notes"),  # 401
-        actor.client.get("/api/v1/notes/999999"),  # 404
-        actor.client.get("/api/v1/notes", {"limit": "abc"}),  # 400
-        actor.client.post("/api/v1/empresas", "{", content_type="application/json"),  # 400
-        actor.client.post("/api/v1/empresas", "x", content_type="text/plain"),  # 415
-    ]
-    assert [a.status_code for a in answers] == [401, 404, 400, 400, 415]
-    for answer in answers:
+    empresa = make_empresa(actor.tenant)
+    duplicate = empresa_payload(cnpj=empresa.cnpj, token_producao=None)
+    answers = {
+        401: Client().get("/api/v1/notes"),
+        404: actor.client.get("/api/v1/notes/999999"),
+        400: actor.client.get("/api/v1/notes", {"limit": "abc"}),
+        415: actor.client.post("/api/v1/empresas", "x", content_type="text/plain"),
+        409: actor.client.post("/api/v1/empresas", duplicate, format="json"),
+    }
+    settings.FG_MAX_BODY_BYTES = 10
+    answers[413] = actor.client.post("/api/v1/empresas", {"nome": "x" * 20}, format="json")
+    settings.FG_TENANT_RATE_LIMIT = 1
+    actor.client.get("/api/v1/empresas")
+    answers[429] = actor.client.get("/api/v1/empresas")
+    documented = schema["paths"]
+    for status, answer in answers.items():
+        assert answer.status_code == status, (status, answer.content)
         jsonschema.validate(answer.json(), error_schema)
+    # Each of these is documented on the operation that answered it.
+    assert "409" in documented["/api/v1/empresas"]["post"]["responses"]
+    assert "413" in documented["/api/v1/empresas"]["post"]["responses"]
+    assert "429" in documented["/api/v1/empresas"]["get"]["responses"]
