@@ -61,6 +61,16 @@ class AutoSchema(SpectacularAutoSchema):
             return IdCursorPagination()
         return super()._get_paginator()
 
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        schema = super()._map_basic_serializer(serializer, direction)
+        # Under OpenAPI 3.1 drf-spectacular writes a nullable any-value field
+        # (JSONField(allow_null=True)) as {"oneOf": [{}, {"type": "null"}]}, which refuses
+        # null: it matches both branches. Any value already includes null.
+        for name, prop in schema.get("properties", {}).items():
+            if prop.get("oneOf") == [{}, {"type": "null"}]:
+                schema["properties"][name] = {k: v for k, v in prop.items() if k != "oneOf"}
+        return schema
+
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
