@@ -60,6 +60,19 @@ def test_delivered_bodies_validate_against_their_webhook(
         _validate(schema, body["type"], body)
 
 
+def test_the_endpoint_disabled_body_validates(
+        schema: dict, actor: Actor, make_receiver) -> None:  # type: ignore[no-untyped-def]
+    failing, watching = make_receiver(), make_receiver()
+    endpoint, _ = create_endpoint(actor, failing.url())
+    create_endpoint(actor, watching.url())
+    assert services.endpoint_disable(endpoint=endpoint, reason="kept failing")
+    assert run_due() == ["succeeded"]
+    [request] = watching.requests
+    body = request.json()
+    assert body["type"] == "webhook_endpoint.disabled"
+    _validate(schema, body["type"], body)
+
+
 def test_a_body_that_breaks_the_description_is_refused(schema: dict) -> None:
     # The check has teeth: a note event without its status, or of another type, fails.
     body = {"id": "evt_1", "type": "note.authorized", "sequence": 1,
