@@ -4,7 +4,8 @@ The bodies described are what ``webhooks.services.render_body`` sends: the event
 (``webhooks.services.envelope``) whose ``data`` depends on the type. Each type's ``data`` is
 built where the change is published: the note's consulta JSON (``fiscal.render.note_consulta``)
 for note changes, extended for operations; the Focus inutilização body; the endpoint for
-``webhook_endpoint.disabled``; a message for ``webhook.test``.
+``webhook_endpoint.disabled``; the company for the certificate notices; a message for
+``webhook.test``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,18 @@ class EndpointDisabledDataSerializer(serializers.Serializer):
     disabled_at = serializers.DateTimeField()
 
 
+class CertificateDataSerializer(serializers.Serializer):
+    """webhooks.certificates: the company whose A1 certificate expires (or has expired)."""
+
+    empresa_id = serializers.IntegerField()
+    cnpj = serializers.CharField(allow_blank=True)
+    cpf = serializers.CharField(allow_blank=True)
+    nome = serializers.CharField(allow_blank=True)
+    certificado_valido_ate = serializers.DateTimeField()
+    days_left = serializers.IntegerField(help_text="The threshold reached: 30, 15, 7, 1; 0 "
+                                                   "once expired.")
+
+
 class TestDataSerializer(serializers.Serializer):
     message = serializers.CharField()
     endpoint_id = serializers.IntegerField()
@@ -92,6 +105,8 @@ DATA_BY_TYPE: dict[str, type[serializers.Serializer]] = {
     EventType.NOTE_STUCK: _NOTE,
     EventType.NOTE_RESENT: _NOTE,
     EventType.ENDPOINT_DISABLED: EndpointDisabledDataSerializer,
+    EventType.CERTIFICATE_EXPIRING: CertificateDataSerializer,
+    EventType.CERTIFICATE_EXPIRED: CertificateDataSerializer,
     EventType.TEST: TestDataSerializer,
 }
 

@@ -3,16 +3,20 @@ really delivered to a receiver over HTTP validate against them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import jsonschema
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from fiscal.changes import ChangeType
+from tenants.models import Empresa
 from tests.conftest import Actor
 from tests.webhooks.conftest import Receiver, create_endpoint, make_note, publish_note, run_due
 from webhooks import services
+from webhooks.certificates import certificate_notices_publish
 from webhooks.models import EventType
 
 
@@ -71,6 +75,23 @@ def test_the_endpoint_disabled_body_validates(
     body = request.json()
     assert body["type"] == "webhook_endpoint.disabled"
     _validate(schema, body["type"], body)
+
+
+def test_the_certificate_notice_bodies_validate(
+        schema: dict, actor: Actor, empresa, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    create_endpoint(actor, receiver.url())
+    Empresa.objects.filter(pk=empresa.pk).update(
+        certificado_valido_ate=timezone.now() + timedelta(days=5))
+    assert certificate_notices_publish() == 1
+    Empresa.objects.filter(pk=empresa.pk).update(
+        certificado_valido_ate=timezone.now() - timedelta(days=1))
+    assert certificate_notices_publish() == 1
+    assert run_due() == ["succeeded"] * 2
+    bodies = [request.json() for request in receiver.requests]
+    assert [body["type"] for body in bodies] == [
+        "empresa.certificate_expiring", "empresa.certificate_expired"]
+    for body in bodies:
+        _validate(schema, body["type"], body)
 
 
 def test_a_body_that_breaks_the_description_is_refused(schema: dict) -> None:
