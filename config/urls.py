@@ -3,8 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
+from core.docs import RedocDocsView, SwaggerDocsView
 from core.health import healthz, readyz
 from metrics import api as metrics_api
 from tenants import api as tenants_api
@@ -38,8 +39,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularAPIView.as_view(authentication_classes=[],
                                                   permission_classes=[]), name="schema"),
-    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],
-                                                    permission_classes=[])),
+    path("api/docs", SwaggerDocsView.as_view()),
+    path("api/redoc", RedocDocsView.as_view()),
     *api_v1,
     *facade_v2,
     # notes, fiscal events, inutilizações, importação, DANFe, lotes RPS, the Focus hook receiver

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -17,6 +17,9 @@ class TenantAPIView(APIView):
 
     tenant: Tenant
     api_key: ApiKey
+    # Error statuses per method that only the services know of (a 409 conflict, ...), for
+    # the OpenAPI document; the rest are derived from the view (core.schema.AutoSchema).
+    error_statuses: ClassVar[dict[str, tuple[int, ...]]] = {}
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

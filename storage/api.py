@@ -35,6 +35,8 @@ class NoteArtifactListApi(TenantAPIView):
 
 
 class ArtifactDownloadApi(TenantAPIView):
+    error_statuses = {"get": (503,)}  # not archived yet and Focus unavailable
+
     @extend_schema(operation_id="artifacts_download", responses={
         (200, "application/octet-stream"): OpenApiTypes.BINARY, 302: None,
     })

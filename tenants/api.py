@@ -30,6 +30,8 @@ def _flag(value: str | None) -> bool | None:
 
 
 class EmpresaListCreateApi(TenantAPIView):
+    error_statuses = {"post": (409,)}  # a documento already registered
+
     @extend_schema(
         operation_id="empresas_list",
         parameters=[
@@ -63,6 +65,8 @@ class EmpresaListCreateApi(TenantAPIView):
 
 
 class EmpresaDetailApi(TenantAPIView):
+    error_statuses = {"patch": (409,)}  # a documento already registered
+
     @extend_schema(operation_id="empresas_retrieve", responses=EmpresaOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
         empresa = selectors.empresa_get(tenant=self.tenant, pk=pk)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MASK = "••••"  # how core.crypto.mask_secret begins
@@ -66,6 +67,7 @@ ANSWER_ONLY_FIELDS = ("id", "caminho_logo", "data_ultima_emissao", "senha_respon
 _NFSEN_FLAGS = ("habilita_nfsen_producao", "habilita_nfsen_homologacao")
 
 
+@extend_schema_field({"type": ["string", "number"], "maxLength": 500})
 class FocusScalarField(serializers.Field):
     """A Focus field documented as text or number: a string, a number or null, kept as sent."""
 

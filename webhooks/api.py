@@ -49,6 +49,8 @@ def _with_secret(endpoint: Endpoint, secret: str) -> dict:
 
 
 class EndpointListCreateApi(TenantAPIView):
+    error_statuses = {"post": (404,)}  # empresa_id names no company of the tenant
+
     @extend_schema(operation_id="webhook_endpoints_list",
                    responses=EndpointOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -111,6 +113,8 @@ class EndpointRotateSecretApi(TenantAPIView):
 
 
 class EndpointEnableApi(TenantAPIView):
+    error_statuses = {"post": (409,)}  # a deleted endpoint
+
     @extend_schema(operation_id="webhook_endpoints_enable", request=None,
                    responses=EndpointOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
@@ -180,6 +184,8 @@ class DeliveryAttemptListApi(TenantAPIView):
 
 
 class DeliveryReplayApi(TenantAPIView):
+    error_statuses = {"post": (409,)}  # a delivery that is sending or cancelled
+
     @extend_schema(operation_id="webhook_deliveries_replay", request=None,
                    responses={202: DeliveryOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
@@ -231,6 +237,8 @@ class EventDetailApi(TenantAPIView):
 
 
 class NoteReplayApi(TenantAPIView):
+    error_statuses = {"post": (404,)}  # the body names a note that is not there
+
     @extend_schema(operation_id="events_replay_note", request=NoteReplayInputSerializer,
                    responses={202: ReplayCountSerializer})
     def post(self, request: Request) -> Response:

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from core.crypto import mask_secret
 from core.serializers import StrictSerializer
-from tenants.models import DocType
+from tenants.models import DocType, Environment
 from webhooks.models import (
     Attempt,
     Delivery,
@@ -86,10 +86,22 @@ class ReplayCountSerializer(serializers.Serializer):
     replayed = serializers.IntegerField()
 
 
-class EventOutputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Event
-        fields = ["id"]
+class EventEnvelopeSerializer(serializers.Serializer):
+    """Describes ``webhooks.services.envelope``: the ``event`` format webhook body."""
+
+    id = serializers.CharField(help_text="evt_<n>: the event's public id.")
+    type = serializers.ChoiceField(choices=EventType.choices)
+    sequence = serializers.IntegerField(allow_null=True,
+                                        help_text="Per-tenant order; null for test events.")
+    created_at = serializers.DateTimeField()
+    environment = serializers.ChoiceField(choices=Environment.choices, allow_null=True)
+    doc_type = serializers.ChoiceField(choices=DocType.choices, allow_null=True)
+    note_id = serializers.IntegerField(allow_null=True)
+    data = serializers.DictField(help_text="What happened; its shape depends on the type.")
+
+
+class EventOutputSerializer(EventEnvelopeSerializer):
+    event_id = serializers.IntegerField(help_text="The event's id in this API.")
 
     def to_representation(self, instance: Event) -> dict[str, Any]:
         return {"event_id": instance.pk, **envelope(instance)}
