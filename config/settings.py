@@ -427,8 +427,8 @@ CELERY_BEAT_SCHEDULE["reconcile-focus-hooks"] = {
 # --- fiscal changes (fiscal/changes.py): who hears of every note state change, in the same
 # transaction. Each entry is "module.function" taking a FiscalChange.
 FG_CHANGE_SUBSCRIBERS: list[str] = [
-    "webhooks.services.on_fiscal_change",
-    "storage.services.on_fiscal_change",
+    "webhooks.events.on_fiscal_change",
+    "storage.scheduling.on_fiscal_change",
     "metrics.receivers.on_fiscal_change",
 ]
 

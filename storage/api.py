@@ -12,9 +12,11 @@ from rest_framework.response import Response
 from core.api import TenantAPIView
 from core.errors import ApiError
 from core.pagination import paginated
-from storage import selectors, services
+from storage import selectors
+from storage.exports import empresa_month_zip
 from storage.http import file_response
 from storage.serializers import ArchiveMonthInputSerializer, ArtifactOutputSerializer
+from storage.serving import FileNotFound, FileUnavailable, artifact_serve
 from tenants.selectors import empresa_get
 
 
@@ -44,11 +46,11 @@ class ArtifactDownloadApi(TenantAPIView):
         artifact = selectors.artifact_get(tenant=self.tenant, environment=self.environment,
                                           pk=pk)
         try:
-            served = services.artifact_serve(artifact=artifact)
-        except services.FileNotFound:
+            served = artifact_serve(artifact=artifact)
+        except FileNotFound:
             raise ApiError("Focus has no such file.", code="not_found",
                            status_code=status.HTTP_404_NOT_FOUND) from None
-        except services.FileUnavailable:
+        except FileUnavailable:
             raise _unavailable() from None
         return file_response(served)
 
@@ -68,7 +70,7 @@ class EmpresaArchiveZipApi(TenantAPIView):
             tenant=self.tenant, environment=self.environment, empresa=empresa, period=period
         ))
         response = StreamingHttpResponse(
-            services.empresa_month_zip(artifacts=artifacts), content_type="application/zip"
+            empresa_month_zip(artifacts=artifacts), content_type="application/zip"
         )
         response["Content-Disposition"] = (
             f'attachment; filename="{empresa.documento}-{period:%Y-%m}.zip"'

@@ -163,7 +163,7 @@ class DeliveryState(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-# Allowed transitions (DESIGN habit 5). Each one is a conditional update in services.py.
+# Allowed transitions (DESIGN habit 5), each a conditional update (webhooks/dispatch.py, ...).
 DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
     DeliveryState.PENDING: frozenset({DeliveryState.SENDING, DeliveryState.CANCELLED}),
     DeliveryState.SENDING: frozenset({

@@ -79,7 +79,7 @@ def hook_health(*, endpoint: Endpoint, now: datetime | None = None) -> HookHealt
 
 def _events(*, tenant: Tenant, environment: str) -> QuerySet[Event]:
     # An event with no environment (about neither a note nor an inutilização) goes to every
-    # endpoint of the tenant (services.endpoint_matches), so both environments may read it.
+    # endpoint of the tenant (webhooks.events.endpoint_matches), so both environments may read it.
     return Event.objects.filter(Q(environment=environment) | Q(environment=""), tenant=tenant)
 
 
