@@ -19,6 +19,7 @@ from typing import IO
 from django.conf import settings
 from django.utils import timezone
 
+from core.claims import claim
 from fiscal.focus import budget
 from fiscal.focus.client import FocusClient, FocusRateLimited, FocusUpstreamError
 from fiscal.models import NoteEvent
@@ -126,15 +127,17 @@ def mark_archived(
     artifact: Artifact, stored: StoredObject, *, claim_token: str | None, note_text: str = ""
 ) -> bool:
     now = timezone.now()
-    rows = Artifact.objects.filter(pk=artifact.pk, state=ArtifactState.PENDING)
+    # No token: the serving path archives a pending row whoever holds it (create-only writes
+    # make the race harmless); the first to mark it wins.
+    where = {"state": ArtifactState.PENDING}
     if claim_token is not None:
-        rows = rows.filter(claim_token=claim_token)
-    updated = rows.update(
+        where["claim_token"] = claim_token
+    if not claim(
+        Artifact, artifact.pk, where=where,
         state=ArtifactState.ARCHIVED, sha256=stored.sha256, size=stored.size,
         content_type=stored.content_type[:100], version_id=stored.version_id,
         archived_at=now, next_attempt_at=None, claim_token="", last_error=note_text,
-    )
-    if updated != 1:
+    ):
         return False
     if artifact.note_id:
         NoteEvent.objects.create(
@@ -165,9 +168,10 @@ def _reschedule(artifact: Artifact, claim_token: str, error: BaseException) -> N
     )
     next_at = timezone.now() + timedelta(seconds=delay)
     message = f"{type(error).__name__}: {error}"[:1000]
-    updated = Artifact.objects.filter(
-        pk=artifact.pk, state=ArtifactState.PENDING, claim_token=claim_token
-    ).update(next_attempt_at=next_at, claim_token="", last_error=message)
+    updated = claim(
+        Artifact, artifact.pk, where={"state": ArtifactState.PENDING, "claim_token": claim_token},
+        next_attempt_at=next_at, claim_token="", last_error=message,
+    )
     logger.warning("archive %s failed (attempt %s), next at %s: %s",
                    artifact.key, artifact.attempts, next_at.isoformat(), message)
     if updated and artifact.note_id and _worth_telling(artifact.attempts):

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.claims import claim
 from fiscal.changes import FiscalChange
 from fiscal.focus.client import base_url
 from fiscal.models import FiscalEvent, Inutilizacao, Note, NoteStatus
@@ -203,15 +204,14 @@ def artifact_claim(*, artifact_id: int, now: datetime | None = None) -> str | No
     """Take a due pending row for one attempt; None if someone else has it or it is not due."""
     now = now or timezone.now()
     token = secrets.token_hex(16)
-    claimed = Artifact.objects.filter(
-        pk=artifact_id, state=ArtifactState.PENDING, next_attempt_at__lte=now
-    ).update(
+    claimed = claim(
+        Artifact, artifact_id, where={"state": ArtifactState.PENDING, "next_attempt_at__lte": now},
         claim_token=token,
         # The lease: if the worker dies, the row is due again once it runs out.
         next_attempt_at=now + timedelta(seconds=settings.FG_ARCHIVE_CLAIM_LEASE),
         attempts=F("attempts") + 1,
     )
-    return token if claimed == 1 else None
+    return token if claimed else None
 
 
 def archive_dispatch(*, now: datetime | None = None, limit: int | None = None) -> int:
@@ -231,9 +231,8 @@ def archive_dispatch(*, now: datetime | None = None, limit: int | None = None) -
             enqueue_archive(artifact_id, token)
         except Exception as exc:  # noqa: BLE001
             # Broker down: give the claim back so a later dispatch takes the row at once.
-            Artifact.objects.filter(pk=artifact_id, claim_token=token).update(
-                claim_token="", next_attempt_at=now, attempts=F("attempts") - 1
-            )
+            claim(Artifact, artifact_id, where={"claim_token": token}, claim_token="",
+                  next_attempt_at=now, attempts=F("attempts") - 1)
             logger.warning("archive dispatch could not enqueue: %s", exc)
             break
         enqueued += 1

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core import cache as shared_cache
+from core.claims import claim
 from core.crypto import mask_secret
 from core.errors import ApiError, Conflict
 from tenants import focus_account, focus_fields
@@ -73,7 +74,7 @@ def api_key_create(*, tenant: Tenant, environment: str, name: str = "") -> Issue
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     # Conditional: revoking twice keeps the first revocation time.
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at=None).update(revoked_at=timezone.now())
+    claim(ApiKey, api_key.pk, where={"revoked_at": None}, revoked_at=timezone.now())
     api_key.refresh_from_db(fields=["revoked_at"])
     return api_key
 

@@ -20,9 +20,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from core.claims import claim
 from core.logging import log_bind
 from webhooks import transport
-from webhooks.dispatch import clock
+from webhooks.dispatch import clock, delivery_move
 from webhooks.endpoints import endpoint_disable
 from webhooks.models import (
     Attempt,
@@ -109,10 +110,11 @@ class Outcome:
     endpoint_id: int | None = None
 
 
-def _release(delivery: Delivery, token: str, **changes: Any) -> bool:
-    return Delivery.objects.filter(
-        pk=delivery.pk, state=DeliveryState.SENDING, claim_token=token
-    ).update(claim_token="", claimed_at=None, **changes) == 1
+def _release(delivery: Delivery, token: str, *, state: str, **changes: Any) -> bool:
+    """End this worker's claim: the delivery leaves ``sending`` for ``state``."""
+    return delivery_move(delivery.pk, source=DeliveryState.SENDING, target=state,
+                         where={"claim_token": token}, claim_token="", claimed_at=None,
+                         **changes)
 
 
 def delivery_attempt(*, delivery_id: int, claim_token: str,
@@ -160,9 +162,7 @@ def delivery_attempt(*, delivery_id: int, claim_token: str,
     if ok:
         _release(delivery, claim_token, state=DeliveryState.SUCCEEDED, delivered_at=now,
                  next_attempt_at=None, **common)
-        Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
-            failing_since=None
-        )
+        claim(Endpoint, endpoint.pk, where={"failing_since__isnull": False}, failing_since=None)
         logger.info("webhook delivery %s succeeded (HTTP %s)", delivery.pk, status_code)
         return Outcome("succeeded", attempt, endpoint.pk)
 
@@ -192,7 +192,7 @@ def delivery_attempt(*, delivery_id: int, claim_token: str,
 
 def _note_failure(endpoint: Endpoint, *, now: datetime, error: str) -> None:
     """Track the endpoint's failing streak; disable it once the streak is days long."""
-    Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
+    claim(Endpoint, endpoint.pk, where={"failing_since__isnull": True}, failing_since=now)
     since = Endpoint.objects.filter(pk=endpoint.pk).values_list("failing_since", flat=True).get()
     limit = timedelta(hours=settings.FG_WEBHOOKS_DISABLE_AFTER_HOURS)
     if since is not None and now - since >= limit:

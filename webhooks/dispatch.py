@@ -17,6 +17,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -26,7 +27,8 @@ from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from webhooks.models import Delivery, DeliveryState
+from core.claims import claim
+from webhooks.models import Delivery, DeliveryState, check_delivery_transition
 
 logger = logging.getLogger("webhooks")
 
@@ -49,6 +51,15 @@ def _celery_enqueue(delivery_id: int, claim_token: str) -> None:
                                                     queue="webhooks")
 
 
+def delivery_move(delivery_id: int, *, source: str, target: str,
+                  where: dict[str, Any] | None = None, **changes: Any) -> bool:
+    """Move one delivery from ``source`` to ``target`` if it is still in ``source`` (and still
+    matches ``where``): a claim, checked against DELIVERY_TRANSITIONS. True if this call did."""
+    check_delivery_transition(source, target)
+    return claim(Delivery, delivery_id, where={"state": source, **(where or {})},
+                 state=target, **changes)
+
+
 def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue | None) -> int:
     """Claim and enqueue (delivery id, endpoint id) pairs, at most the cap per endpoint."""
     if not candidates:
@@ -65,10 +76,9 @@ def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue
         if in_flight.get(endpoint_id, 0) >= cap:
             continue
         token = secrets.token_hex(8)
-        won = Delivery.objects.filter(
-            pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at__lte=now
-        ).update(state=DeliveryState.SENDING, claim_token=token, claimed_at=now)
-        if won != 1:
+        if not delivery_move(delivery_id, source=DeliveryState.PENDING,
+                             target=DeliveryState.SENDING, where={"next_attempt_at__lte": now},
+                             claim_token=token, claimed_at=now):
             continue  # someone else claimed it, or it was replayed / paused meanwhile
         in_flight[endpoint_id] = in_flight.get(endpoint_id, 0) + 1
         claimed += 1
@@ -77,10 +87,9 @@ def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue
         except Exception:
             # The broker is down: give the row back, the next dispatcher run tries again.
             logger.exception("could not enqueue webhook delivery %s", delivery_id)
-            Delivery.objects.filter(pk=delivery_id, claim_token=token,
-                                    state=DeliveryState.SENDING).update(
-                state=DeliveryState.PENDING, claim_token="", claimed_at=None,
-            )
+            delivery_move(delivery_id, source=DeliveryState.SENDING,
+                          target=DeliveryState.PENDING, where={"claim_token": token},
+                          claim_token="", claimed_at=None)
     return claimed
 
 
@@ -130,6 +139,7 @@ def dispatch_due(*, now: datetime | None = None, limit: int | None = None,
     # Claims whose worker died or whose message was lost come back after the claim timeout;
     # a late task then finds a new claim token and does nothing.
     stale = now - timedelta(seconds=settings.FG_WEBHOOKS_CLAIM_TIMEOUT)
+    check_delivery_transition(DeliveryState.SENDING, DeliveryState.PENDING)
     Delivery.objects.filter(state=DeliveryState.SENDING, claimed_at__lt=stale).update(
         state=DeliveryState.PENDING, claim_token="", claimed_at=None, next_attempt_at=now,
     )

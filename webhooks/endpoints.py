@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.crypto import get_random_string
 
+from core.claims import claim
 from core.errors import ApiError, Conflict
 from tenants.models import Empresa, Tenant
 from webhooks import transport
@@ -30,6 +31,7 @@ from webhooks.models import (
     EndpointFormat,
     Event,
     EventType,
+    check_delivery_transition,
 )
 
 logger = logging.getLogger("webhooks")
@@ -197,9 +199,9 @@ def endpoint_delete(*, endpoint: Endpoint, now: datetime | None = None) -> Endpo
     """Soft delete: the endpoint stops receiving; its history stays visible."""
     now = now or clock()
     with transaction.atomic():
-        Endpoint.objects.filter(pk=endpoint.pk, deleted_at=None).update(
-            deleted_at=now, is_active=False, updated_at=now
-        )
+        claim(Endpoint, endpoint.pk, where={"deleted_at": None}, deleted_at=now,
+              is_active=False, updated_at=now)
+        check_delivery_transition(DeliveryState.PENDING, DeliveryState.CANCELLED)
         Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING).update(
             state=DeliveryState.CANCELLED, next_attempt_at=None, updated_at=now
         )
@@ -232,10 +234,8 @@ def endpoint_disable(
     ``by``: the staff user who did it, kept on the endpoint's timeline (EndpointChange)."""
     now = now or clock()
     with transaction.atomic():
-        changed = Endpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
-            is_active=False, disabled_at=now, disabled_reason=reason[:300], updated_at=now
-        )
-        if not changed:
+        if not claim(Endpoint, endpoint.pk, where={"is_active": True}, is_active=False,
+                     disabled_at=now, disabled_reason=reason[:300], updated_at=now):
             return False
         EndpointChange.objects.create(endpoint=endpoint, kind=EndpointChange.Kind.DISABLED,
                                       by=by[:150], reason=reason[:300], created_at=now)

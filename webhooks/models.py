@@ -163,7 +163,8 @@ class DeliveryState(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-# Allowed transitions (DESIGN habit 5), each a conditional update (webhooks/dispatch.py, ...).
+# Allowed transitions (STYLE habit 5). Every state change of a delivery is checked against
+# this table (check_delivery_transition) and made with a conditional update.
 DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
     DeliveryState.PENDING: frozenset({DeliveryState.SENDING, DeliveryState.CANCELLED}),
     DeliveryState.SENDING: frozenset({
@@ -173,6 +174,15 @@ DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
     DeliveryState.FAILED: frozenset({DeliveryState.PENDING}),  # replay
     DeliveryState.CANCELLED: frozenset(),
 }
+
+
+def check_delivery_transition(source: str, target: str) -> None:
+    """Refuse a move the table does not allow: a bug in the caller, never bad input.
+
+    Staying in a state (a pending delivery paused or made due again) is not a transition.
+    """
+    if source != target and target not in DELIVERY_TRANSITIONS[source]:
+        raise ValueError(f"a {source} delivery cannot become {target}")
 
 
 class Delivery(models.Model):

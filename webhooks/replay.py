@@ -15,7 +15,7 @@ from core.errors import Conflict
 from fiscal.models import Note, NoteEvent
 from tenants.models import Tenant
 from webhooks.dispatch import clock, kick_on_commit
-from webhooks.models import Delivery, DeliveryState, Endpoint, Event
+from webhooks.models import Delivery, DeliveryState, Endpoint, Event, check_delivery_transition
 
 
 def _replay(queryset: Any, *, now: datetime) -> int:
@@ -26,6 +26,8 @@ def _replay(queryset: Any, *, now: datetime) -> int:
                 DeliveryState.SUCCEEDED, DeliveryState.FAILED, DeliveryState.PENDING,
             ]).values_list("pk", flat=True)
         )
+        for source in (DeliveryState.SUCCEEDED, DeliveryState.FAILED, DeliveryState.PENDING):
+            check_delivery_transition(source, DeliveryState.PENDING)
         Delivery.objects.filter(pk__in=ids, state__in=[
             DeliveryState.SUCCEEDED, DeliveryState.FAILED, DeliveryState.PENDING,
         ]).update(
