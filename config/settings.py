@@ -432,6 +432,13 @@ FG_CHANGE_SUBSCRIBERS: list[str] = [
     "metrics.receivers.on_fiscal_change",
 ]
 
+# --- company changes (tenants/changes.py): who hears, after commit, that a company's Focus
+# setup (tokens, document types, CNPJ/CPF, enabled) changed. Each entry is "module.function"
+# taking the empresa id; fiscal re-registers the company's hooks at Focus.
+FG_EMPRESA_CHANGE_SUBSCRIBERS: list[str] = [
+    "fiscal.tasks.enqueue_hook_sync",
+]
+
 # --- webhooks (webhooks/): signed deliveries to tenant URLs, scheduled in Postgres.
 # Loopback receivers (127.0.0.0/8, ::1) are refused unless this is set: local development and
 # tests only. Private, link-local, CGNAT and metadata addresses are always refused.
@@ -521,6 +528,13 @@ FG_METRICS_WORKER_BIND = env("FG_METRICS_WORKER_BIND", "0.0.0.0")  # noqa: S104 
 
 # --- health checks
 FG_READYZ_TIMEOUT = env_float("FG_READYZ_TIMEOUT", 2.0)
+# What /readyz asks (core/health.py), name -> "module.function" returning what it reached or
+# raising. Named here so that core never imports the apps above it.
+FG_READINESS_CHECKS: dict[str, str] = {
+    "database": "core.health.check_database",
+    "broker": "core.health.check_broker",
+    "storage": "storage.backends.archive_check",
+}
 
 # --- logging (core/logging.py): one line per record, UTC, secrets redacted; quiet at INFO (the
 # dispatcher ticks write nothing). The worker, beat and gunicorn use this same configuration.

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from core.api import TenantAPIView
 from core.errors import ApiError
 from core.pagination import paginated
+from fiscal.selectors import note_get
 from storage import selectors
 from storage.exports import empresa_month_zip
 from storage.http import file_response
@@ -31,7 +32,7 @@ class NoteArtifactListApi(TenantAPIView):
     @extend_schema(operation_id="note_artifacts_list",
                    responses=ArtifactOutputSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        note = selectors.note_get(tenant=self.tenant, environment=self.environment, pk=pk)
+        note = note_get(tenant=self.tenant, environment=self.environment, pk=pk)
         artifacts = selectors.artifact_list_for_note(tenant=self.tenant, note=note)
         return paginated(self, artifacts, ArtifactOutputSerializer)
 

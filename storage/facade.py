@@ -15,7 +15,7 @@ from rest_framework.request import Request
 
 from core.api import FocusAPIView
 from core.errors import FocusError
-from storage import selectors
+from fiscal.selectors import note_get
 from storage.http import file_response
 from storage.serving import FileNotFound, FileUnavailable, note_file_serve
 
@@ -32,7 +32,7 @@ class ArquivoFacade(FocusAPIView):
             attempt: int | None = None) -> HttpResponse:
         if not _NAME.match(name):
             raise _not_found()
-        note = selectors.note_get(tenant=self.tenant, environment=self.environment, pk=note_id)
+        note = note_get(tenant=self.tenant, environment=self.environment, pk=note_id)
         try:
             served = note_file_serve(note=note, name=name, attempt=attempt)
         except FileNotFound:

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from core.api import TenantAPIView
 from core.pagination import paginated
+from fiscal.selectors import note_get
 from tenants import selectors as tenant_selectors
 from webhooks import selectors
 from webhooks.endpoints import (
@@ -254,7 +255,7 @@ class NoteReplayApi(TenantAPIView):
     def post(self, request: Request) -> Response:
         serializer = NoteReplayInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        note = selectors.note_get(tenant=self.tenant, environment=self.environment,
+        note = note_get(tenant=self.tenant, environment=self.environment,
                                   pk=serializer.validated_data["note_id"])
         count = note_replay(tenant=self.tenant, note=note)
         return Response({"replayed": count}, status=status.HTTP_202_ACCEPTED)

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from core.api import FocusAPIView
 from core.documents import normalize
 from core.errors import FocusError
+from fiscal.selectors import note_by_ref
 from tenants import selectors as tenant_selectors
 from tenants.models import Empresa
 from webhooks import selectors
@@ -146,7 +147,7 @@ class NoteHookResendFacade(FocusAPIView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str, ref: str) -> Response:
-        note = selectors.note_find(tenant=self.tenant, environment=self.environment,
+        note = note_by_ref(tenant=self.tenant, environment=self.environment,
                                    doc_type=doc_type, ref=ref)
         if note is None:
             raise FocusError("nao_encontrado", "Nota fiscal não encontrada.", status_code=404)
