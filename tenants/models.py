@@ -214,11 +214,3 @@ class Empresa(models.Model):
         if environment == Environment.PRODUCAO:
             return self.token_producao
         return self.token_homologacao
-
-    @property
-    def token_homologacao_masked(self) -> str:
-        return mask_secret(self.token_homologacao)
-
-    @property
-    def token_producao_masked(self) -> str:
-        return mask_secret(self.token_producao)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from core.crypto import EncryptedTextField, mask_secret
+from core.crypto import EncryptedTextField
 from fiscal.models import Note
 from tenants.models import Empresa, Environment, Tenant
 
@@ -97,10 +97,6 @@ class Endpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.url}"
-
-    @property
-    def secret_masked(self) -> str:
-        return mask_secret(self.secret)
 
 
 class TenantEventCounter(models.Model):
