@@ -138,7 +138,7 @@ def run(args: argparse.Namespace, s3_url: str, bucket: str) -> None:
 
     from fiscal.changes import FiscalChange, publish
     from fiscal.models import Note
-    from storage import services
+    from storage.archiving import archive_run_due
     from storage.models import Artifact, ArtifactState
     from tenants.services import empresa_create, tenant_create
 
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace, s3_url: str, bucket: str) -> None:
     boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1").create_bucket(
         Bucket=bucket, ObjectLockEnabledForBucket=True
     )
-    settings.FG_CHANGE_SUBSCRIBERS = ["storage.services.on_fiscal_change"]
+    settings.FG_CHANGE_SUBSCRIBERS = ["storage.scheduling.on_fiscal_change"]
     tenant = tenant_create(name="bench")
     empresa = empresa_create(tenant=tenant, data={
         "cnpj": "11222333000181", "nome": "Bench Ltda", "uf": "SP", "habilita_nfe": True,
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace, s3_url: str, bucket: str) -> None:
     def archive_everything() -> int:
         done = 0
         while True:
-            counts = services.archive_run_due(limit=500)
+            counts = archive_run_due(limit=500)
             done += counts["archived"]
             if not counts["archived"] and not counts["retry"]:
                 return done

@@ -113,7 +113,7 @@ def run(workers: int, notes: int, delay: float, concurrency: int) -> dict[str, f
                    timeout=10).raise_for_status()
         tenant, key, _empresa = s.tenant_with_key()
         receiver = Receiver()
-        from webhooks.services import endpoint_create
+        from webhooks.endpoints import endpoint_create
 
         endpoint_create(tenant=tenant, environment="homologacao", url=receiver.url,
                         event_types=["note.authorized"])

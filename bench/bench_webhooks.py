@@ -159,13 +159,13 @@ def main() -> None:
                            "--concurrency", str(WORKERS), "--loglevel", "WARNING",
                            "--without-gossip", "--without-mingle",
                            "--schedule", str(s.tmp / "beat")])
-        from webhooks import services
+        from webhooks.endpoints import endpoint_create, endpoint_disable, endpoint_enable
         from webhooks.models import Delivery, Endpoint
 
         # --- 1. throughput: a backlog released at once
         tenant, empresa = make_tenant("Throughput")
         endpoints = [
-            services.endpoint_create(tenant=tenant, environment="homologacao",
+            endpoint_create(tenant=tenant, environment="homologacao",
                                      url=healthy_rx.url(f"/t{i}")).endpoint
             for i in range(4)
         ]
@@ -174,14 +174,14 @@ def main() -> None:
         if not wait_until(lambda: healthy_rx.hits >= 4, timeout=60):
             raise SystemExit("the webhooks worker did not start; see " + str(s.tmp))
         for endpoint in endpoints:
-            services.endpoint_disable(endpoint=endpoint, reason="bench", notify=False)
+            endpoint_disable(endpoint=endpoint, reason="bench", notify=False)
         for _ in range(BACKLOG_EVENTS):
             publish(empresa)
         total = Delivery.objects.filter(tenant=tenant, state="pending").count()
         hits_before = healthy_rx.hits
         t0 = time.perf_counter()
         for endpoint in Endpoint.objects.filter(pk__in=[e.pk for e in endpoints]):
-            services.endpoint_enable(endpoint=endpoint)
+            endpoint_enable(endpoint=endpoint)
         wait_until(lambda: healthy_rx.hits - hits_before >= total, timeout=60)
         elapsed = time.perf_counter() - t0
         done = Delivery.objects.filter(tenant=tenant, state="succeeded").count() - 4
@@ -191,12 +191,12 @@ def main() -> None:
         healthy = []
         for n in range(3):
             t, e = make_tenant(f"Healthy {n}")
-            services.endpoint_create(tenant=t, environment="homologacao",
+            endpoint_create(tenant=t, environment="homologacao",
                                      url=healthy_rx.url(f"/h{n}"))
             healthy.append(e)
         alone = latency_phase(healthy, healthy_rx)
         hang_tenant, hang_empresa = make_tenant("Hanging")
-        services.endpoint_create(tenant=hang_tenant, environment="homologacao",
+        endpoint_create(tenant=hang_tenant, environment="homologacao",
                                  url=hanging_rx.url("/hang"))
         beside = latency_phase(healthy, healthy_rx, hanging_empresa=hang_empresa)
         hanging_in_flight = hanging_rx.hits

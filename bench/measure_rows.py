@@ -81,7 +81,7 @@ def main() -> None:
 
         from fiscal.models import Note
         from storage.models import Artifact
-        from webhooks.services import endpoint_create
+        from webhooks.endpoints import endpoint_create
 
         endpoint_create(tenant=tenant, environment="homologacao", url=receiver.url)
         before = measure()

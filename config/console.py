@@ -32,8 +32,8 @@ from fiscal.focus.client import token_fingerprint
 from fiscal.models import NextAction, Note, NoteEvent
 from storage.models import Artifact, ArtifactState, Verification
 from tenants.models import Empresa
-from webhooks import services as webhook_services
 from webhooks.models import Delivery, Endpoint
+from webhooks.replay import note_replay
 
 SEARCH_LIMIT = 50
 LIST_LIMIT = 20
@@ -163,7 +163,7 @@ def note_resync(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def note_replay_webhooks(request: HttpRequest, pk: int) -> HttpResponse:
     note = get_object_or_404(Note.objects.select_related("tenant"), pk=pk)
-    count = webhook_services.note_replay(tenant=note.tenant, note=note,
+    count = note_replay(tenant=note.tenant, note=note,
                                          by=request.user.get_username())
     messages.success(request, f"{count} delivery(ies) of this note sent again.")
     return HttpResponseRedirect(reverse("console-note", args=[pk]))

@@ -427,9 +427,16 @@ CELERY_BEAT_SCHEDULE["reconcile-focus-hooks"] = {
 # --- fiscal changes (fiscal/changes.py): who hears of every note state change, in the same
 # transaction. Each entry is "module.function" taking a FiscalChange.
 FG_CHANGE_SUBSCRIBERS: list[str] = [
-    "webhooks.services.on_fiscal_change",
-    "storage.services.on_fiscal_change",
+    "webhooks.events.on_fiscal_change",
+    "storage.scheduling.on_fiscal_change",
     "metrics.receivers.on_fiscal_change",
+]
+
+# --- company changes (tenants/changes.py): who hears, after commit, that a company's Focus
+# setup (tokens, document types, CNPJ/CPF, enabled) changed. Each entry is "module.function"
+# taking the empresa id; fiscal re-registers the company's hooks at Focus.
+FG_EMPRESA_CHANGE_SUBSCRIBERS: list[str] = [
+    "fiscal.tasks.enqueue_hook_sync",
 ]
 
 # --- webhooks (webhooks/): signed deliveries to tenant URLs, scheduled in Postgres.
@@ -521,6 +528,13 @@ FG_METRICS_WORKER_BIND = env("FG_METRICS_WORKER_BIND", "0.0.0.0")  # noqa: S104 
 
 # --- health checks
 FG_READYZ_TIMEOUT = env_float("FG_READYZ_TIMEOUT", 2.0)
+# What /readyz asks (core/health.py), name -> "module.function" returning what it reached or
+# raising. Named here so that core never imports the apps above it.
+FG_READINESS_CHECKS: dict[str, str] = {
+    "database": "core.health.check_database",
+    "broker": "core.health.check_broker",
+    "storage": "storage.backends.archive_check",
+}
 
 # --- logging (core/logging.py): one line per record, UTC, secrets redacted; quiet at INFO (the
 # dispatcher ticks write nothing). The worker, beat and gunicorn use this same configuration.

@@ -9,14 +9,17 @@ from rest_framework.views import APIView
 
 from core.errors import focus_exception_handler
 from core.parsers import FocusBodyParser
-from tenants.models import ApiKey, Tenant
 
 
 class TenantAPIView(APIView):
-    """Native API view: authenticated by API key; ``self.tenant`` scopes every selector."""
+    """Native API view: authenticated by API key; ``self.tenant`` scopes every selector.
 
-    tenant: Tenant
-    api_key: ApiKey
+    The key and its tenant are what the authentication class (tenants/auth.py) put on the
+    request; core only passes them on, so it never names the tenants app above it.
+    """
+
+    tenant: Any  # tenants.models.Tenant
+    api_key: Any  # tenants.models.ApiKey
     # Error statuses per method that only the services know of (a 409 conflict, ...), for
     # the OpenAPI document; the rest are derived from the view (core.schema.AutoSchema).
     error_statuses: ClassVar[dict[str, tuple[int, ...]]] = {}

@@ -60,7 +60,10 @@ def note_list(
     return qs
 
 
-def note_get(*, tenant: Tenant, environment: str, pk: int) -> Note:
+def note_get(*, tenant: Tenant, environment: str, pk: int | str) -> Note:
+    """The note every API reads by id (notes, files, webhooks): the key's tenant and
+    environment only. Another tenant's note, or the other environment's, is a 404: its
+    existence is not revealed."""
     return get_object_or_404(
         Note.objects.select_related("empresa"), tenant=tenant, environment=environment, pk=pk
     )

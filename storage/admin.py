@@ -5,9 +5,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.admin import ReadOnlyModelAdmin
-from storage import services
+from storage.archiving import artifact_rearchive
 from storage.backends import StorageUnavailable
 from storage.models import Artifact
+from storage.verification import archive_verify
 
 
 @admin.register(Artifact)
@@ -28,7 +29,7 @@ class ArtifactAdmin(ReadOnlyModelAdmin):
 
     @admin.action(description="Re-verify selected files (re-read and re-hash)")
     def reverify(self, request: HttpRequest, queryset: QuerySet[Artifact]) -> None:
-        counts = services.archive_verify(artifacts=list(queryset))
+        counts = archive_verify(artifacts=list(queryset))
         self.message_user(request, "Verified: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
     @admin.action(description="Re-archive selected files (download from Focus again)")
@@ -36,7 +37,7 @@ class ArtifactAdmin(ReadOnlyModelAdmin):
         done = 0
         for artifact in queryset:
             try:
-                services.artifact_rearchive(artifact=artifact)
+                artifact_rearchive(artifact=artifact)
                 done += 1
             except StorageUnavailable as exc:
                 self.message_user(request, f"{artifact.key}: {exc}", level="error")

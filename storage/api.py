@@ -12,9 +12,12 @@ from rest_framework.response import Response
 from core.api import TenantAPIView
 from core.errors import ApiError
 from core.pagination import paginated
-from storage import selectors, services
+from fiscal.selectors import note_get
+from storage import selectors
+from storage.exports import empresa_month_zip
 from storage.http import file_response
 from storage.serializers import ArchiveMonthInputSerializer, ArtifactOutputSerializer
+from storage.serving import FileNotFound, FileUnavailable, artifact_serve
 from tenants.selectors import empresa_get
 
 
@@ -29,7 +32,7 @@ class NoteArtifactListApi(TenantAPIView):
     @extend_schema(operation_id="note_artifacts_list",
                    responses=ArtifactOutputSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        note = selectors.note_get(tenant=self.tenant, environment=self.environment, pk=pk)
+        note = note_get(tenant=self.tenant, environment=self.environment, pk=pk)
         artifacts = selectors.artifact_list_for_note(tenant=self.tenant, note=note)
         return paginated(self, artifacts, ArtifactOutputSerializer)
 
@@ -44,11 +47,11 @@ class ArtifactDownloadApi(TenantAPIView):
         artifact = selectors.artifact_get(tenant=self.tenant, environment=self.environment,
                                           pk=pk)
         try:
-            served = services.artifact_serve(artifact=artifact)
-        except services.FileNotFound:
+            served = artifact_serve(artifact=artifact)
+        except FileNotFound:
             raise ApiError("Focus has no such file.", code="not_found",
                            status_code=status.HTTP_404_NOT_FOUND) from None
-        except services.FileUnavailable:
+        except FileUnavailable:
             raise _unavailable() from None
         return file_response(served)
 
@@ -68,7 +71,7 @@ class EmpresaArchiveZipApi(TenantAPIView):
             tenant=self.tenant, environment=self.environment, empresa=empresa, period=period
         ))
         response = StreamingHttpResponse(
-            services.empresa_month_zip(artifacts=artifacts), content_type="application/zip"
+            empresa_month_zip(artifacts=artifacts), content_type="application/zip"
         )
         response["Content-Disposition"] = (
             f'attachment; filename="{empresa.documento}-{period:%Y-%m}.zip"'

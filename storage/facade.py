@@ -15,8 +15,9 @@ from rest_framework.request import Request
 
 from core.api import FocusAPIView
 from core.errors import FocusError
-from storage import selectors, services
+from fiscal.selectors import note_get
 from storage.http import file_response
+from storage.serving import FileNotFound, FileUnavailable, note_file_serve
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
@@ -31,12 +32,12 @@ class ArquivoFacade(FocusAPIView):
             attempt: int | None = None) -> HttpResponse:
         if not _NAME.match(name):
             raise _not_found()
-        note = selectors.note_get(tenant=self.tenant, environment=self.environment, pk=note_id)
+        note = note_get(tenant=self.tenant, environment=self.environment, pk=note_id)
         try:
-            served = services.note_file_serve(note=note, name=name, attempt=attempt)
-        except services.FileNotFound:
+            served = note_file_serve(note=note, name=name, attempt=attempt)
+        except FileNotFound:
             raise _not_found() from None
-        except services.FileUnavailable:
+        except FileUnavailable:
             raise FocusError(
                 "arquivo_indisponivel",
                 "O arquivo ainda não está disponível; tente novamente em instantes.",

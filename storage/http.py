@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 
-from storage.services import ServedFile
+from storage.serving import ServedFile
 
 
 def file_response(served: ServedFile) -> HttpResponse:

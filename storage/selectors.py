@@ -12,13 +12,6 @@ from storage.models import Artifact, ArtifactState
 from tenants.models import Empresa, Tenant
 
 
-def note_get(*, tenant: Tenant, environment: str, pk: int | str) -> Note:
-    # Another tenant's note (or the other environment's) is a 404: its existence is not revealed.
-    return get_object_or_404(
-        Note.objects.select_related("empresa"), tenant=tenant, environment=environment, pk=pk
-    )
-
-
 def artifact_list_for_note(*, tenant: Tenant, note: Note) -> QuerySet[Artifact]:
     return Artifact.objects.filter(tenant=tenant, note=note)
 

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.constraints import PostgresExclusionConstraint
-from core.crypto import EncryptedTextField, mask_secret, secret_fingerprint
+from core.crypto import EncryptedTextField, secret_fingerprint
 from core.documents import UF_IBGE
 
 
@@ -36,10 +36,6 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def focus_account_token_masked(self) -> str:
-        return mask_secret(self.focus_account_token)
 
 
 class ApiKey(models.Model):
@@ -214,11 +210,3 @@ class Empresa(models.Model):
         if environment == Environment.PRODUCAO:
             return self.token_producao
         return self.token_homologacao
-
-    @property
-    def token_homologacao_masked(self) -> str:
-        return mask_secret(self.token_homologacao)
-
-    @property
-    def token_producao_masked(self) -> str:
-        return mask_secret(self.token_producao)

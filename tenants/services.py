@@ -17,9 +17,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core import cache as shared_cache
+from core.claims import claim
 from core.crypto import mask_secret
 from core.errors import ApiError, Conflict
 from tenants import focus_account, focus_fields
+from tenants.changes import empresa_changed
 from tenants.models import ApiKey, Empresa, Environment, Tenant
 
 logger = logging.getLogger("tenants")
@@ -73,7 +75,7 @@ def api_key_create(*, tenant: Tenant, environment: str, name: str = "") -> Issue
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     # Conditional: revoking twice keeps the first revocation time.
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at=None).update(revoked_at=timezone.now())
+    claim(ApiKey, api_key.pk, where={"revoked_at": None}, revoked_at=timezone.now())
     api_key.refresh_from_db(fields=["revoked_at"])
     return api_key
 
@@ -145,13 +147,6 @@ def _write_error(exc: IntegrityError, empresa: Empresa) -> Conflict:
     )
 
 
-def _focus_setup_changed(empresa: Empresa) -> None:
-    """After commit: (re)register the company's hooks at Focus, in the background."""
-    from fiscal.tasks import enqueue_hook_sync  # fiscal builds on tenants, not the reverse
-
-    transaction.on_commit(lambda: enqueue_hook_sync(empresa.pk))
-
-
 # The Focus credential each environment's keys may set. A company is shared by both
 # environments (it has both tokens); a key writes only its own environment's token.
 _CREDENTIAL_FIELDS = {
@@ -182,6 +177,8 @@ def _check_credentials_writable(*, data: dict[str, Any], acting_environment: str
         )
 
 
+# A change to any of these is announced (tenants/changes.py): the company's hooks at Focus
+# depend on its tokens, document types and document.
 _FOCUS_FIELDS = {"token_homologacao", "token_producao", "habilita_nfe", "habilita_nfce",
                  "habilita_nfse", "habilita_nfsen", "cnpj", "cpf"}
 # Our columns that are not Focus fields, or that only Focus answers: never sent to Focus.
@@ -340,7 +337,7 @@ def empresa_create(*, tenant: Tenant, data: dict[str, Any],
     if dry_run:
         empresa.pk = None  # nothing was created
         return empresa
-    _focus_setup_changed(empresa)
+    empresa_changed(empresa)
     return empresa
 
 
@@ -372,7 +369,7 @@ def empresa_update(*, empresa: Empresa, data: dict[str, Any],
     except IntegrityError as exc:
         raise _write_error(exc, empresa) from exc
     if not dry_run and _FOCUS_FIELDS & set(changed):
-        _focus_setup_changed(empresa)
+        empresa_changed(empresa)
     return empresa
 
 
@@ -396,7 +393,7 @@ def empresa_sync_from_focus(*, empresa: Empresa) -> Empresa:
         except IntegrityError as exc:
             raise _write_error(exc, empresa) from exc
         if {"token_homologacao", "token_producao"} & set(changed):
-            _focus_setup_changed(empresa)
+            empresa_changed(empresa)
     return empresa
 
 
@@ -413,5 +410,5 @@ def empresa_set_active(*, empresa: Empresa, active: bool) -> Empresa:
     empresa.disabled_at = None if active else timezone.now()
     empresa.save(update_fields=["is_active", "disabled_at", "updated_at"])
     if active:
-        _focus_setup_changed(empresa)
+        empresa_changed(empresa)
     return empresa

@@ -38,7 +38,9 @@ from storage.models import Artifact
 from tenants.models import ApiKey, Empresa, Environment
 from tenants.services import api_key_create
 from tests.conftest import OTHER_CNPJ, Actor, key_client, live_client
-from webhooks import services as webhook_services
+from webhooks import dispatch as webhook_dispatch
+from webhooks.endpoints import endpoint_create
+from webhooks.events import event_record
 from webhooks.models import Delivery, Endpoint, Event
 
 ENVIRONMENTS = (Environment.HOMOLOGACAO, Environment.PRODUCAO)
@@ -95,10 +97,10 @@ def _side(actor: Actor, empresa: Empresa, environment: str) -> Side:
         key=f"{tenant.pk}/{empresa.cnpj}/{environment}/nfe/2026/03/{ref}/nfe_xml.xml",
         period=PERIOD, retain_until=timezone.now() + timedelta(days=5 * 366),
     )
-    endpoint = webhook_services.endpoint_create(
+    endpoint = endpoint_create(
         tenant=tenant, environment=environment, url="http://127.0.0.1:9/hook"
     ).endpoint
-    event = webhook_services.event_record(
+    event = event_record(
         tenant=tenant, type="note.authorized", data={"ref": ref}, environment=environment,
         doc_type="nfe", note=note, empresa=empresa,
     )
@@ -148,7 +150,7 @@ def world(actor: Actor, make_empresa, settings, monkeypatch,
     settings.FG_WEBHOOKS_ALLOW_LOOPBACK = True
     settings.FG_WEBHOOKS_REQUIRE_HTTPS = False
     # No worker in tests: deliveries stay rows (their rows are what the attacks must not touch).
-    monkeypatch.setattr(webhook_services, "_celery_enqueue", lambda *args: None)
+    monkeypatch.setattr(webhook_dispatch, "_celery_enqueue", lambda *args: None)
     empresa = make_empresa(actor.tenant)
     return World(empresa=empresa,
                  sides={env: _side(actor, empresa, env) for env in ENVIRONMENTS})
@@ -424,7 +426,7 @@ def test_an_endpoint_has_the_creating_keys_environment_and_hears_only_it(
     endpoint = Endpoint.objects.get(pk=response.json()["id"])
     for environment in (victim_env, attacker_env):
         note = world.sides[environment].note
-        webhook_services.event_record(
+        event_record(
             tenant=note.tenant, type="note.cancelled", data={}, environment=environment,
             doc_type="nfe", note=note, empresa=world.empresa,
         )

@@ -10,8 +10,16 @@ from django.http import HttpRequest
 from core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from core.crypto import mask_secret
 from core.errors import Conflict
-from webhooks import services
+from webhooks.endpoints import (
+    endpoint_disable,
+    endpoint_enable,
+    endpoint_rotate_secret,
+    generate_secret,
+    new_public_id,
+    url_refusal,
+)
 from webhooks.models import Attempt, Delivery, Endpoint, EndpointChange, Event
+from webhooks.replay import delivery_replay
 
 
 class EndpointChangeInline(ReadOnlyTabularInline):
@@ -50,14 +58,14 @@ class EndpointAdminForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("url"):
-            reason = services.url_refusal(cleaned["url"])
+            reason = url_refusal(cleaned["url"])
             if reason:
                 self.add_error("url", reason)
         for name in ("secret", "authorization"):
             if not cleaned.get(name) and self.instance.pk:
                 cleaned[name] = getattr(self.instance, name)
         if not cleaned.get("secret"):
-            cleaned["secret"] = services.generate_secret()
+            cleaned["secret"] = generate_secret()
         return cleaned
 
 
@@ -80,7 +88,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
         if not obj.public_id:
-            obj.public_id = services.new_public_id()
+            obj.public_id = new_public_id()
         super().save_model(request, obj, form, change)
 
     @admin.display(description="secret")
@@ -91,21 +99,21 @@ class EndpointAdmin(admin.ModelAdmin):
     def reenable(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
         by = request.user.get_username()
         for endpoint in queryset.filter(deleted_at=None):
-            services.endpoint_enable(endpoint=endpoint, by=by, reason="Re-enabled by staff.")
+            endpoint_enable(endpoint=endpoint, by=by, reason="Re-enabled by staff.")
         self.message_user(request, "Endpoint(s) enabled.")
 
     @admin.action(description="Disable")
     def disable(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
         by = request.user.get_username()
         for endpoint in queryset:
-            services.endpoint_disable(endpoint=endpoint, reason=f"Disabled by staff ({by}).",
+            endpoint_disable(endpoint=endpoint, reason=f"Disabled by staff ({by}).",
                                       notify=False, by=by)
         self.message_user(request, "Endpoint(s) disabled.")
 
     @admin.action(description="Rotate secret (old one signs during the overlap)")
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
         for endpoint in queryset.filter(deleted_at=None):
-            secret = services.endpoint_rotate_secret(endpoint=endpoint)
+            secret = endpoint_rotate_secret(endpoint=endpoint)
             messages.warning(request, f"New secret of {endpoint.public_id} (shown once): "
                                       f"{secret}")
 
@@ -159,7 +167,7 @@ class DeliveryAdmin(ReadOnlyModelAdmin):
         done = 0
         for delivery in queryset:
             try:
-                services.delivery_replay(delivery=delivery, by=request.user.get_username())
+                delivery_replay(delivery=delivery, by=request.user.get_username())
                 done += 1
             except Conflict as exc:  # a sending/cancelled delivery: say so, go on
                 self.message_user(request, f"{delivery.webhook_id}: {exc}", messages.WARNING)

@@ -13,9 +13,20 @@ from rest_framework.response import Response
 
 from core.api import TenantAPIView
 from core.pagination import paginated
+from fiscal.selectors import note_get
 from tenants import selectors as tenant_selectors
-from webhooks import selectors, services
+from webhooks import selectors
+from webhooks.endpoints import (
+    endpoint_create,
+    endpoint_delete,
+    endpoint_disable,
+    endpoint_enable,
+    endpoint_rotate_secret,
+    endpoint_send_test,
+    endpoint_update,
+)
 from webhooks.models import Endpoint
+from webhooks.replay import delivery_replay, endpoint_replay_failed, note_replay
 from webhooks.serializers import (
     AttemptOutputSerializer,
     DeliveryListQuerySerializer,
@@ -62,7 +73,7 @@ class EndpointListCreateApi(TenantAPIView):
     def post(self, request: Request) -> Response:
         serializer = EndpointInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        created = services.endpoint_create(
+        created = endpoint_create(
             tenant=self.tenant, environment=self.environment,
             **_endpoint_data(self, serializer.validated_data),
         )
@@ -82,7 +93,7 @@ class EndpointDetailApi(TenantAPIView):
         endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
         serializer = EndpointInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        endpoint = services.endpoint_update(
+        endpoint = endpoint_update(
             endpoint=endpoint, data=_endpoint_data(self, serializer.validated_data)
         )
         return Response(EndpointOutputSerializer(endpoint).data)
@@ -90,7 +101,7 @@ class EndpointDetailApi(TenantAPIView):
     @extend_schema(operation_id="webhook_endpoints_delete", responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
         endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
-        services.endpoint_delete(endpoint=endpoint)
+        endpoint_delete(endpoint=endpoint)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -99,7 +110,7 @@ class EndpointTestApi(TenantAPIView):
                    responses={202: DeliveryOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
         endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
-        delivery = services.endpoint_send_test(endpoint=endpoint)
+        delivery = endpoint_send_test(endpoint=endpoint)
         return Response(DeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -108,7 +119,7 @@ class EndpointRotateSecretApi(TenantAPIView):
                    responses=EndpointOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
-        secret = services.endpoint_rotate_secret(endpoint=endpoint)
+        secret = endpoint_rotate_secret(endpoint=endpoint)
         return Response(_with_secret(endpoint, secret))
 
 
@@ -118,7 +129,7 @@ class EndpointEnableApi(TenantAPIView):
     @extend_schema(operation_id="webhook_endpoints_enable", request=None,
                    responses=EndpointOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        endpoint = services.endpoint_enable(
+        endpoint = endpoint_enable(
             endpoint=selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
         )
         return Response(EndpointOutputSerializer(endpoint).data)
@@ -129,7 +140,7 @@ class EndpointDisableApi(TenantAPIView):
                    responses=EndpointOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
-        services.endpoint_disable(endpoint=endpoint, reason="Disabled by the tenant.",
+        endpoint_disable(endpoint=endpoint, reason="Disabled by the tenant.",
                                   notify=False)
         endpoint.refresh_from_db()
         return Response(EndpointOutputSerializer(endpoint).data)
@@ -142,7 +153,7 @@ class EndpointReplayFailedApi(TenantAPIView):
         endpoint = selectors.endpoint_get(tenant=self.tenant, environment=self.environment, pk=pk)
         serializer = ReplaySinceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        count = services.endpoint_replay_failed(
+        count = endpoint_replay_failed(
             endpoint=endpoint, since=serializer.validated_data["since"]
         )
         return Response({"replayed": count})
@@ -190,7 +201,7 @@ class DeliveryReplayApi(TenantAPIView):
                    responses={202: DeliveryOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
         delivery = selectors.delivery_get(tenant=self.tenant, environment=self.environment, pk=pk)
-        delivery = services.delivery_replay(delivery=delivery)
+        delivery = delivery_replay(delivery=delivery)
         return Response(DeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -244,7 +255,7 @@ class NoteReplayApi(TenantAPIView):
     def post(self, request: Request) -> Response:
         serializer = NoteReplayInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        note = selectors.note_get(tenant=self.tenant, environment=self.environment,
+        note = note_get(tenant=self.tenant, environment=self.environment,
                                   pk=serializer.validated_data["note_id"])
-        count = services.note_replay(tenant=self.tenant, note=note)
+        count = note_replay(tenant=self.tenant, note=note)
         return Response({"replayed": count}, status=status.HTTP_202_ACCEPTED)

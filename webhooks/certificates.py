@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tenants.models import Empresa
+from webhooks.events import event_record
 from webhooks.models import CertificateNotice, EventType
-from webhooks.services import event_record
 
 logger = logging.getLogger("webhooks.certificates")
 

@@ -1,7 +1,7 @@
 """Focus-style hooks under /v2/hooks, and the note hook re-send /v2/<doc>/<ref>/hook.
 
 Reference: SUPPLEMENT.md "Hooks (gatilhos)" and FocusNFe/api-doc ``_webhooks.md``. A hook is an
-Endpoint with ``format = focus`` and ``focus_event`` set; ``services.FOCUS_EVENTS`` maps Focus's
+Endpoint with ``format = focus`` and ``focus_event`` set; ``FOCUS_EVENTS`` maps Focus's
 event names onto the endpoint's document-type and event-type filters. Hooks belong to a token,
 so they are listed per tenant and environment (the key's). Deliberate differences: hooks are
 signed with Standard Webhooks headers as well (Focus receivers ignore them), ``authorization``
@@ -18,9 +18,19 @@ from rest_framework.response import Response
 from core.api import FocusAPIView
 from core.documents import normalize
 from core.errors import FocusError
+from fiscal.selectors import note_by_ref
 from tenants import selectors as tenant_selectors
 from tenants.models import Empresa
-from webhooks import selectors, services
+from webhooks import selectors
+from webhooks.endpoints import (
+    FOCUS_EVENTS,
+    FOCUS_HOOKS_PER_EVENT,
+    authorization_refusal,
+    endpoint_create,
+    endpoint_delete,
+    url_refusal,
+)
+from webhooks.events import note_resend
 from webhooks.models import Endpoint, EndpointFormat
 from webhooks.serializers import HookInputSerializer, hook_representation
 
@@ -78,27 +88,27 @@ class HooksFacade(FocusAPIView):
         event = data["event"].strip()
         if event not in _KNOWN_FOCUS_EVENTS:
             raise _invalid('Parâmetro "event" deve ser um evento válido.')
-        if event not in services.FOCUS_EVENTS:
+        if event not in FOCUS_EVENTS:
             raise _invalid(f'Evento "{event}" não é suportado por este gateway.')
         url = data["url"].strip()
-        reason = services.url_refusal(url)
+        reason = url_refusal(url)
         if reason:
             raise _invalid(f"URL inválida: {url}")
         authorization = data.get("authorization") or ""
-        if services.authorization_refusal(authorization):
+        if authorization_refusal(authorization):
             raise _invalid('Parâmetro "authorization" inválido: use apenas caracteres ASCII '
                            "visíveis, sem quebras de linha ou caracteres de controle.")
         empresa = _empresa(self, data)
         existing = selectors.hook_list(tenant=self.tenant, environment=self.environment).filter(
             focus_event=event, empresa=empresa
         )
-        if existing.count() >= services.FOCUS_HOOKS_PER_EVENT:
+        if existing.count() >= FOCUS_HOOKS_PER_EVENT:
             raise _invalid(
-                f"Limite de {services.FOCUS_HOOKS_PER_EVENT} gatilhos por empresa para o "
+                f"Limite de {FOCUS_HOOKS_PER_EVENT} gatilhos por empresa para o "
                 f'evento "{event}" atingido.'
             )
-        doc_types, event_types = services.FOCUS_EVENTS[event]
-        created = services.endpoint_create(
+        doc_types, event_types = FOCUS_EVENTS[event]
+        created = endpoint_create(
             tenant=self.tenant, environment=self.environment, url=url, event_types=event_types,
             doc_types=doc_types, empresa=empresa, format=EndpointFormat.FOCUS,
             authorization=authorization,
@@ -124,7 +134,7 @@ class HookFacade(FocusAPIView):
     @extend_schema(exclude=True)
     def delete(self, request: Request, hook_id: str) -> Response:
         hook = self._hook(hook_id)
-        services.endpoint_delete(endpoint=hook)
+        endpoint_delete(endpoint=hook)
         return Response({**hook_representation(hook), "deleted": True})
 
 
@@ -137,9 +147,9 @@ class NoteHookResendFacade(FocusAPIView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str, ref: str) -> Response:
-        note = selectors.note_find(tenant=self.tenant, environment=self.environment,
+        note = note_by_ref(tenant=self.tenant, environment=self.environment,
                                    doc_type=doc_type, ref=ref)
         if note is None:
             raise FocusError("nao_encontrado", "Nota fiscal não encontrada.", status_code=404)
-        endpoints = services.note_resend(tenant=self.tenant, note=note)
+        endpoints = note_resend(tenant=self.tenant, note=note)
         return Response([hook_representation(endpoint) for endpoint in endpoints])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from core.crypto import EncryptedTextField, mask_secret
+from core.crypto import EncryptedTextField
 from fiscal.models import Note
 from tenants.models import Empresa, Environment, Tenant
 
@@ -98,10 +98,6 @@ class Endpoint(models.Model):
     def __str__(self) -> str:
         return f"{self.public_id} {self.url}"
 
-    @property
-    def secret_masked(self) -> str:
-        return mask_secret(self.secret)
-
 
 class TenantEventCounter(models.Model):
     """The last event sequence given to a tenant. Updated with F()+1: the row lock orders
@@ -163,7 +159,8 @@ class DeliveryState(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-# Allowed transitions (DESIGN habit 5). Each one is a conditional update in services.py.
+# Allowed transitions (STYLE habit 5). Every state change of a delivery is checked against
+# this table (check_delivery_transition) and made with a conditional update.
 DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
     DeliveryState.PENDING: frozenset({DeliveryState.SENDING, DeliveryState.CANCELLED}),
     DeliveryState.SENDING: frozenset({
@@ -173,6 +170,15 @@ DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
     DeliveryState.FAILED: frozenset({DeliveryState.PENDING}),  # replay
     DeliveryState.CANCELLED: frozenset(),
 }
+
+
+def check_delivery_transition(source: str, target: str) -> None:
+    """Refuse a move the table does not allow: a bug in the caller, never bad input.
+
+    Staying in a state (a pending delivery paused or made due again) is not a transition.
+    """
+    if source != target and target not in DELIVERY_TRANSITIONS[source]:
+        raise ValueError(f"a {source} delivery cannot become {target}")
 
 
 class Delivery(models.Model):

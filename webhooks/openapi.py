@@ -1,7 +1,7 @@
 """The outgoing webhooks in the OpenAPI document (its ``webhooks`` section): one per event type.
 
-The bodies described are what ``webhooks.services.render_body`` sends: the event envelope
-(``webhooks.services.envelope``) whose ``data`` depends on the type. Each type's ``data`` is
+The bodies described are what ``webhooks.delivery.render_body`` sends: the event envelope
+(``webhooks.delivery.envelope``) whose ``data`` depends on the type. Each type's ``data`` is
 built where the change is published: the note's consulta JSON (``fiscal.render.note_consulta``)
 for note changes, extended for operations; the Focus inutilização body; the endpoint for
 ``webhook_endpoint.disabled``; the company for the certificate notices; a message for

@@ -12,7 +12,6 @@ from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from fiscal.models import Note
 from tenants.models import Tenant
 from webhooks.models import Attempt, Delivery, Endpoint, Event
 
@@ -79,7 +78,7 @@ def hook_health(*, endpoint: Endpoint, now: datetime | None = None) -> HookHealt
 
 def _events(*, tenant: Tenant, environment: str) -> QuerySet[Event]:
     # An event with no environment (about neither a note nor an inutilização) goes to every
-    # endpoint of the tenant (services.endpoint_matches), so both environments may read it.
+    # endpoint of the tenant (webhooks.events.endpoint_matches), so both environments may read it.
     return Event.objects.filter(Q(environment=environment) | Q(environment=""), tenant=tenant)
 
 
@@ -126,21 +125,3 @@ def delivery_get(*, tenant: Tenant, environment: str, pk: int | str) -> Delivery
 
 def attempt_list(*, delivery: Delivery) -> QuerySet[Attempt]:
     return Attempt.objects.filter(delivery=delivery)
-
-
-def note_get(*, tenant: Tenant, environment: str, pk: int | str) -> Note:
-    return get_object_or_404(Note, tenant=tenant, environment=environment, pk=pk)
-
-
-def note_find(*, tenant: Tenant, environment: str, doc_type: str, ref: str) -> Note | None:
-    """A note as the facade addresses it: by the key's environment, document type and ref."""
-    return Note.objects.filter(
-        tenant=tenant, environment=environment, doc_type=doc_type, ref=ref
-    ).select_related("empresa").first()
-
-
-def note_deliveries(*, tenant: Tenant, note: Note) -> QuerySet[Delivery]:
-    """A note's webhook deliveries, for its timeline."""
-    return delivery_list(
-        tenant=tenant, environment=note.environment, note_id=note.pk
-    ).select_related("endpoint")

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from core.crypto import mask_secret
 from core.serializers import StrictSerializer
 from tenants.models import DocType, Environment
+from webhooks.delivery import envelope
 from webhooks.models import (
     Attempt,
     Delivery,
@@ -19,7 +20,6 @@ from webhooks.models import (
     EventType,
 )
 from webhooks.selectors import HookHealth
-from webhooks.services import envelope
 
 _BRASILIA = ZoneInfo("America/Sao_Paulo")
 
@@ -87,7 +87,7 @@ class ReplayCountSerializer(serializers.Serializer):
 
 
 class EventEnvelopeSerializer(serializers.Serializer):
-    """Describes ``webhooks.services.envelope``: the ``event`` format webhook body."""
+    """Describes ``webhooks.delivery.envelope``: the ``event`` format webhook body."""
 
     id = serializers.CharField(help_text="evt_<n>: the event's public id.")
     type = serializers.ChoiceField(choices=EventType.choices)

@@ -7,5 +7,5 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-# Sent after each delivery attempt: outcome (webhooks.services.Outcome, with its Attempt).
+# Sent after each delivery attempt: outcome (webhooks.delivery.Outcome, with its Attempt).
 delivery_attempted = Signal()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from webhooks import certificates, services, signals
+from webhooks import certificates, delivery, dispatch, signals
 
 # Bounded: one attempt is at most FG_WEBHOOKS_TIMEOUT of HTTP plus bookkeeping.
 _DELIVER_LIMIT = int(settings.FG_WEBHOOKS_TIMEOUT) + 20
@@ -15,7 +15,7 @@ _DELIVER_LIMIT = int(settings.FG_WEBHOOKS_TIMEOUT) + 20
              soft_time_limit=25, ignore_result=True)
 def dispatch_deliveries() -> int:
     """Beat, every second: claim due deliveries and enqueue them."""
-    return services.dispatch_due()
+    return dispatch.dispatch_due()
 
 
 @shared_task(name="webhooks.tasks.deliver", queue="webhooks", time_limit=_DELIVER_LIMIT,
@@ -23,10 +23,10 @@ def dispatch_deliveries() -> int:
 def deliver(delivery_id: int, claim_token: str) -> str:
     """Send one claimed delivery. Retries are rows (next_attempt_at), never Celery retries:
     a failure is recorded and rescheduled by the service, so the task itself always ends."""
-    outcome = services.delivery_attempt(delivery_id=delivery_id, claim_token=claim_token)
+    outcome = delivery.delivery_attempt(delivery_id=delivery_id, claim_token=claim_token)
     signals.delivery_attempted.send_robust(sender=None, outcome=outcome)
     if outcome.status == "succeeded" and outcome.endpoint_id is not None:
-        services.endpoint_drain(endpoint_id=outcome.endpoint_id)
+        dispatch.endpoint_drain(endpoint_id=outcome.endpoint_id)
     return outcome.status
 
 

@@ -21,7 +21,7 @@ from fiscal.models import NextAction, Note, NoteEvent
 from tests.console.conftest import STAFF_NAME, STAFF_PASSWORD
 from tests.console.test_console import authorized_note
 from tests.webhooks.conftest import create_endpoint, run_due
-from webhooks import services as webhook_services
+from webhooks.delivery import delivery_attempt
 from webhooks.models import Attempt, Delivery, EndpointChange
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -44,7 +44,7 @@ def deliver(enqueued: list[tuple[int, str]]) -> list[str]:
     outcomes = []
     while enqueued:
         delivery_id, token = enqueued.pop(0)
-        outcomes.append(webhook_services.delivery_attempt(delivery_id=delivery_id,
+        outcomes.append(delivery_attempt(delivery_id=delivery_id,
                                                           claim_token=token).status)
     return outcomes + run_due()
 

@@ -18,7 +18,7 @@ from tests.console.conftest import STAFF_NAME
 from tests.fiscal.conftest import HOMOLOG_TOKEN, Upstream, drive
 from tests.sandbox.helpers import nfe_payload
 from tests.webhooks.conftest import create_endpoint, run_due
-from webhooks import services as webhook_services
+from webhooks.endpoints import endpoint_disable
 from webhooks.models import Attempt, Delivery, Endpoint, EndpointChange
 
 
@@ -200,8 +200,8 @@ def test_a_gateway_disable_is_on_the_endpoint_timeline_without_a_staff_name(
         actor: Actor, receiver) -> None:
     endpoint, _ = create_endpoint(actor, receiver.url())
     gone = "The endpoint answered 410 Gone."
-    assert webhook_services.endpoint_disable(endpoint=endpoint, reason=gone)
+    assert endpoint_disable(endpoint=endpoint, reason=gone)
     # a second call changes nothing and writes nothing
-    assert not webhook_services.endpoint_disable(endpoint=endpoint, reason="again")
+    assert not endpoint_disable(endpoint=endpoint, reason="again")
     assert list(EndpointChange.objects.filter(endpoint=endpoint).values_list(
         "kind", "by", "reason")) == [("disabled", "", gone)]

@@ -62,3 +62,20 @@ def test_readyz_reports_an_unreachable_s3(db: None, staff_client, settings) -> N
     response = staff_client.get("/readyz")
     assert response.status_code == 503
     assert "archive" in response.json()["checks"]["storage"]["error"]
+
+
+def failing_check() -> str:
+    raise RuntimeError("the ledger service is down")
+
+
+def test_readyz_asks_the_checks_named_in_settings(db: None, staff_client, settings) -> None:
+    """An app above core brings its own check by name; core imports none of them."""
+    settings.FG_READINESS_CHECKS = {**settings.FG_READINESS_CHECKS,
+                                    "ledger": "tests.core.test_health.failing_check"}
+    response = staff_client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["ledger"] == {"ok": False, "status": "failing",
+                                "error": "RuntimeError: the ledger service is down",
+                                "ms": checks["ledger"]["ms"]}
+    assert checks["database"]["ok"] and checks["storage"]["ok"]

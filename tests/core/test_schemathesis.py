@@ -28,7 +28,8 @@ from config.wsgi import application
 from fiscal.models import NextAction, Note, NoteStatus
 from tenants.services import api_key_create
 from tests.conftest import Actor
-from webhooks import services as webhook_services
+from webhooks.endpoints import endpoint_create
+from webhooks.events import event_record
 from webhooks.models import Delivery
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -48,9 +49,9 @@ def api_schema(db, settings, actor: Actor, make_empresa) -> Iterator[schemathesi
         ref="st-1", upstream_ref=f"up-{actor.tenant.pk}-st-1", payload={},
         status=NoteStatus.AUTORIZADO, next_action=NextAction.NONE,
     )
-    endpoint = webhook_services.endpoint_create(
+    endpoint = endpoint_create(
         tenant=actor.tenant, environment="homologacao", url="http://127.0.0.1:9/hook").endpoint
-    event = webhook_services.event_record(
+    event = event_record(
         tenant=actor.tenant, type="note.authorized",
         data={"ref": note.ref, "status": "autorizado"}, environment="homologacao",
         doc_type="nfe", note=note, empresa=empresa)

@@ -1,7 +1,7 @@
 """Two `celery beat` processes at once (a deploy that started a second by mistake, or two hosts
 during a failover): every due note is still POSTed to Focus once and every due delivery sent
 once, because each dispatcher run claims a row with a conditional update that only one wins
-(fiscal.services.dispatch_due_notes, webhooks.services._claim).
+(fiscal.services.dispatch_due_notes, webhooks.dispatch._claim).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from tests.conftest import VALID_CNPJ
 from tests.e2e.conftest import BIN, Proc, Stack, wait_until
 from tests.sandbox.helpers import nfe_payload
 from tests.webhooks.conftest import Receiver, make_note, publish_note
-from webhooks import services as webhook_services
+from webhooks import dispatch as webhook_dispatch
+from webhooks.endpoints import endpoint_create
 from webhooks.models import Attempt, Delivery, DeliveryState
 
 pytestmark = pytest.mark.slow
@@ -54,9 +55,8 @@ def test_two_beats_dispatch_every_note_and_delivery_exactly_once(
     # Deliveries already due when the beats start: settled notes whose fast path never ran
     # (as after a restart), so only the dispatchers can send them.
     empresa = Empresa.objects.get(cnpj=VALID_CNPJ)
-    webhook_services.endpoint_create(tenant=empresa.tenant, environment="homologacao",
-                                     url=receiver.url())
-    monkeypatch.setattr(webhook_services, "_kick_on_commit", lambda ids: None)
+    endpoint_create(tenant=empresa.tenant, environment="homologacao", url=receiver.url())
+    monkeypatch.setattr(webhook_dispatch, "_kick", lambda ids: None)
     for _ in range(DELIVERIES):
         publish_note(make_note(empresa))
     monkeypatch.undo()

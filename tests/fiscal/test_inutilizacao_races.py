@@ -30,7 +30,7 @@ from webhooks.models import Event
 pytestmark = pytest.mark.django_db(transaction=True)
 
 JUSTIFICATIVA = "Numeracao pulada por falha no sistema"
-REAL_SUBSCRIBERS = ["webhooks.services.on_fiscal_change", "storage.services.on_fiscal_change"]
+REAL_SUBSCRIBERS = ["webhooks.events.on_fiscal_change", "storage.scheduling.on_fiscal_change"]
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 
 from fiscal.models import Note, NoteStatus
+from storage.archiving import archive_run_due
 from storage.models import Artifact
-from storage.services import archive_run_due
 from tenants.models import Empresa
 from tests.conftest import VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream, drive

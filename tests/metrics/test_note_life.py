@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from fiscal.models import Note, NoteStatus
-from storage import services as storage_services
 from storage import tasks as storage_tasks
+from storage.archiving import archive_run_due
 from storage.backends import get_backend
 from storage.models import Artifact, ArtifactState
 from tenants.models import Empresa
@@ -22,8 +22,9 @@ from tests.fiscal.conftest import Upstream, drive
 from tests.metrics.conftest import scrape
 from tests.sandbox.helpers import HOMOLOGACAO_NOME, nfe_payload
 from tests.webhooks.conftest import Receiver, Reply
-from webhooks import services as webhook_services
+from webhooks import dispatch as webhook_dispatch
 from webhooks import tasks as webhook_tasks
+from webhooks.endpoints import endpoint_create
 from webhooks.models import Delivery
 
 # on_commit must really run: the counters of database changes are bumped on commit.
@@ -47,7 +48,7 @@ def receiver(settings) -> Iterator[Receiver]:
 def enqueued(monkeypatch) -> list[tuple[int, str]]:
     """No worker runs here: the Celery messages are kept, and the test runs them."""
     sent: list[tuple[int, str]] = []
-    monkeypatch.setattr(webhook_services, "_celery_enqueue", lambda i, t: sent.append((i, t)))
+    monkeypatch.setattr(webhook_dispatch, "_celery_enqueue", lambda i, t: sent.append((i, t)))
     return sent
 
 
@@ -61,8 +62,8 @@ def test_a_notes_whole_life_moves_each_counter_by_what_happened(
     actor: Actor, empresa: Empresa, upstream: Upstream, receiver: Receiver,
     enqueued: list[tuple[int, str]],
 ) -> None:
-    webhook_services.endpoint_create(tenant=actor.tenant, environment="homologacao",
-                                     url=receiver.url())
+    endpoint_create(tenant=actor.tenant, environment="homologacao",
+                    url=receiver.url())
     before = scrape()
 
     response = actor.client.post("/v2/nfe?ref=life-1", nfe_payload(VALID_CNPJ), format="json")
@@ -79,7 +80,7 @@ def test_a_notes_whole_life_moves_each_counter_by_what_happened(
     artifacts = Artifact.objects.filter(note=note).count()
     assert artifacts >= 2  # the XML and the DANFe
     backlog = scrape()
-    storage_services.archive_run_due()
+    archive_run_due()
     assert Artifact.objects.filter(note=note, state=ArtifactState.ARCHIVED).count() == artifacts
     after = scrape()
 
@@ -140,8 +141,8 @@ def test_a_failing_receiver_counts_a_retry_and_its_lag_only_once_acknowledged(
     actor: Actor, empresa: Empresa, upstream: Upstream, receiver: Receiver,
     enqueued: list[tuple[int, str]],
 ) -> None:
-    webhook_services.endpoint_create(tenant=actor.tenant, environment="homologacao",
-                                     url=receiver.url())
+    endpoint_create(tenant=actor.tenant, environment="homologacao",
+                    url=receiver.url())
     receiver.reply(Reply(status=500))
     before = scrape()
     assert actor.client.post("/v2/nfe?ref=w-1", nfe_payload(VALID_CNPJ),
@@ -156,7 +157,7 @@ def test_a_failing_receiver_counts_a_retry_and_its_lag_only_once_acknowledged(
 
     # The retry falls due; the receiver (200 by default now) acknowledges it.
     Delivery.objects.update(next_attempt_at=timezone.now())
-    webhook_services.dispatch_due(enqueue=lambda i, t: webhook_tasks.deliver(i, t))
+    webhook_dispatch.dispatch_due(enqueue=lambda i, t: webhook_tasks.deliver(i, t))
     deliver_enqueued(enqueued)
     assert len(receiver.requests) == 2
     after = scrape()

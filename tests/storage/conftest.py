@@ -16,7 +16,8 @@ from django.utils import timezone
 from fiscal.changes import FiscalChange, publish
 from fiscal.focus.client import reset_clients
 from fiscal.models import Note
-from storage import services
+from storage import scheduling
+from storage.archiving import archive_run_due
 from storage.backends import ArchiveBackend, get_backend
 from storage.models import Artifact
 from tenants.models import Empresa, Tenant
@@ -25,6 +26,31 @@ from tests.storage.upstream import Upstream
 AUTHORIZED_AT = datetime(2026, 3, 10, 15, 30, tzinfo=timezone.get_fixed_timezone(-180))
 CHAVE = "35260311222333000181550010000000011000000013"
 PREVIOUS_CHAVE = "35260311222333000181550010000000021000000029"
+
+
+class SentTasks:
+    """Stands in for the Celery app the archive sends its tasks through (by name): records
+    ``(artifact_id, claim_token, queue)`` per archive task, or raises ``fail`` (broker down)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.fail: BaseException | None = None
+
+    def signature(self, name: str) -> SentTasks:
+        assert name == scheduling.ARCHIVE_TASK
+        return self
+
+    def apply_async(self, args: tuple, queue: str, **options: Any) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.calls.append((*args, queue))
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch) -> SentTasks:
+    sent = SentTasks()
+    monkeypatch.setattr(scheduling, "current_app", sent)
+    return sent
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +105,7 @@ def archive(request, settings, tmp_path) -> ArchiveBackend:
 @pytest.fixture(autouse=True)
 def _only_the_archive_listens(settings) -> None:
     # These tests are about the archive's subscriber; the others have their own suites.
-    settings.FG_CHANGE_SUBSCRIBERS = ["storage.services.on_fiscal_change"]
+    settings.FG_CHANGE_SUBSCRIBERS = ["storage.scheduling.on_fiscal_change"]
 
 
 @pytest.fixture
@@ -146,7 +172,7 @@ def publish_change(note: Note, change_type: str = "note.authorized", **kwargs: A
 
 
 def archive_all(**kwargs: Any) -> dict[str, int]:
-    return services.archive_run_due(**kwargs)
+    return archive_run_due(**kwargs)
 
 
 def artifact_for(note: Note, field: str = "xml_nota_fiscal") -> Artifact:

@@ -12,9 +12,10 @@ from django.utils import timezone
 from fiscal.focus import budget
 from fiscal.focus.client import token_fingerprint
 from fiscal.models import NoteEvent
-from storage import services, tasks
+from storage import tasks
 from storage.backends import ArchiveBackend
 from storage.models import Artifact, ArtifactState
+from storage.scheduling import artifact_claim
 from tests.conftest import Actor
 from tests.storage.conftest import archive_all, artifact_for, publish_change, serve_note_files
 from tests.storage.upstream import Upstream
@@ -191,7 +192,7 @@ def test_the_task_claims_and_archives_one_row(
     assert tasks.archive_artifact.apply(args=(artifact.pk, "")).get() == "skipped"
     # A stale claim token (a redelivered message after the lease was taken back) is ignored.
     danfe = artifact_for(note, "danfe")
-    token = services.artifact_claim(artifact_id=danfe.pk)
+    token = artifact_claim(artifact_id=danfe.pk)
     assert tasks.archive_artifact.apply(args=(danfe.pk, "not-" + token)).get() == "skipped"
     assert tasks.archive_artifact.apply(args=(danfe.pk, token)).get() == "archived"
     assert upstream.count() == 2

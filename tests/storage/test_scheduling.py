@@ -10,18 +10,23 @@ from django.utils import timezone
 
 from fiscal.changes import FiscalChange, publish
 from fiscal.models import FiscalEvent, Inutilizacao
-from storage import services, tasks
+from storage import layout
+from storage.archiving import archive_run_due
 from storage.models import Artifact, ArtifactKind, ArtifactState
+from storage.scheduling import archive_dispatch
 from tests.conftest import Actor
-from tests.storage.conftest import AUTHORIZED_AT, CHAVE, PREVIOUS_CHAVE, publish_change
+from tests.storage.conftest import (
+    AUTHORIZED_AT,
+    CHAVE,
+    PREVIOUS_CHAVE,
+    SentTasks,
+    publish_change,
+)
 
 
 @pytest.fixture
-def enqueued(monkeypatch) -> list[tuple]:
-    calls: list[tuple] = []
-    monkeypatch.setattr(tasks.archive_artifact, "apply_async",
-                        lambda args, queue, **kw: calls.append((*args, queue)))
-    return calls
+def enqueued(sent_tasks: SentTasks) -> list[tuple]:
+    return sent_tasks.calls
 
 
 def test_an_authorized_note_schedules_one_pending_row_per_file(
@@ -148,7 +153,7 @@ def test_a_scheduling_bug_never_breaks_the_fiscal_transaction(
     def broken(*args, **kwargs):
         raise KeyError("unexpected body")
 
-    monkeypatch.setattr(services.layout, "note_files", broken)
+    monkeypatch.setattr(layout, "note_files", broken)
     publish_change(note)  # does not raise
     note.refresh_from_db()
     assert note.status == "autorizado"
@@ -158,34 +163,33 @@ def test_a_scheduling_bug_never_breaks_the_fiscal_transaction(
 def test_the_dispatcher_claims_each_due_row_once(actor: Actor, make_note, enqueued) -> None:
     note = make_note(actor.tenant)
     publish_change(note)
-    assert services.archive_dispatch() == 2
-    assert services.archive_dispatch() == 0  # claimed: the lease pushed them out
+    assert archive_dispatch() == 2
+    assert archive_dispatch() == 0  # claimed: the lease pushed them out
     tokens = {call[1] for call in enqueued}
     assert len(tokens) == 2 and "" not in tokens
     rows = Artifact.objects.filter(note=note)
     assert all(a.attempts == 1 and a.claim_token for a in rows)
     # A worker that died: once the lease runs out the row is due again.
     later = timezone.now() + timedelta(seconds=301)
-    assert services.archive_dispatch(now=later) == 2
+    assert archive_dispatch(now=later) == 2
 
 
 def test_a_broker_outage_loses_no_archive_work(
-    actor: Actor, make_note, upstream, settings, tmp_path, monkeypatch,
+    actor: Actor, make_note, upstream, settings, tmp_path, sent_tasks: SentTasks,
     django_capture_on_commit_callbacks
 ) -> None:
     from kombu.exceptions import OperationalError
 
     settings.FG_STORAGE_BACKEND, settings.FG_ARCHIVE_DIR = "filesystem", tmp_path
 
-    def broker_down(*args, **kwargs):
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(tasks.archive_artifact, "apply_async", broker_down)
+    sent_tasks.fail = OperationalError(
+        "Error 111 connecting to 127.0.0.1:6379. Connection refused."
+    )
     note = make_note(actor.tenant, upstream=upstream)
     with django_capture_on_commit_callbacks(execute=True):
         publish_change(note)  # the settlement commits all the same
-    assert services.archive_dispatch() == 0
+    assert archive_dispatch() == 0
     rows = Artifact.objects.filter(note=note)
     assert all(a.state == ArtifactState.PENDING and a.attempts == 0 for a in rows)
     # When a worker gets to them (the broker back), nothing was lost or delayed.
-    assert services.archive_run_due()["archived"] == 2
+    assert archive_run_due()["archived"] == 2

@@ -18,7 +18,13 @@ from storage.backends import ArchiveBackend, StorageMisconfigured, get_backend
 from storage.checks import check_archive_bucket
 from storage.models import Artifact, ArtifactState, Verification
 from tests.conftest import Actor
-from tests.storage.conftest import archive_all, artifact_for, publish_change, s3_client
+from tests.storage.conftest import (
+    SentTasks,
+    archive_all,
+    artifact_for,
+    publish_change,
+    s3_client,
+)
 from tests.storage.upstream import Upstream
 
 
@@ -149,7 +155,7 @@ def test_a_locked_bucket_passes_the_check(s3_bucket: str, settings) -> None:
 
 def test_admin_finds_files_and_reverifies_and_rearchives(
     archived_note, archive: ArchiveBackend, client, django_capture_on_commit_callbacks,
-    monkeypatch
+    sent_tasks: SentTasks
 ) -> None:
     User.objects.create_superuser("staff", "staff@example.com", "pw-for-tests-only")
     client.login(username="staff", password="pw-for-tests-only")
@@ -164,16 +170,14 @@ def test_admin_finds_files_and_reverifies_and_rearchives(
     xml.refresh_from_db()
     assert xml.verification == Verification.MISMATCH
 
-    enqueued = []
-    monkeypatch.setattr(tasks.archive_artifact, "apply_async",
-                        lambda args, queue, **kw: enqueued.append(args))
+    enqueued = sent_tasks.calls
     danfe = artifact_for(archived_note, "danfe")
     remove(archive, danfe)
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/admin/storage/artifact/",
                     {"action": "rearchive", "_selected_action": [danfe.pk]})
     danfe.refresh_from_db()
-    assert danfe.state == ArtifactState.PENDING and enqueued == [(danfe.pk, "")]
+    assert danfe.state == ArtifactState.PENDING and enqueued == [(danfe.pk, "", "archive")]
     assert tasks.archive_artifact.apply(args=(danfe.pk, "")).get() == "archived"
     tasks.archive_verify_sample.apply()
     danfe.refresh_from_db()

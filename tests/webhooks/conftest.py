@@ -20,7 +20,10 @@ from fiscal.models import Note
 from fiscal.render import note_consulta
 from tenants.models import Empresa
 from tests.conftest import Actor
-from webhooks import services
+from webhooks import dispatch
+from webhooks.delivery import delivery_attempt
+from webhooks.dispatch import dispatch_due
+from webhooks.endpoints import endpoint_create
 from webhooks.models import Endpoint
 
 
@@ -106,7 +109,7 @@ def webhook_settings(settings) -> None:
     settings.FG_WEBHOOKS_REQUIRE_HTTPS = False
     settings.FG_WEBHOOKS_TIMEOUT = 2.0
     settings.FG_WEBHOOKS_CONNECT_TIMEOUT = 1.0
-    settings.FG_CHANGE_SUBSCRIBERS = ["webhooks.services.on_fiscal_change"]
+    settings.FG_CHANGE_SUBSCRIBERS = ["webhooks.events.on_fiscal_change"]
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +117,7 @@ def enqueued(monkeypatch) -> list[tuple[int, str]]:
     """Celery messages the code would send, kept here: no worker runs in tests (the tests run
     the schedule themselves, or swap in Celery's eager mode where they test that path)."""
     sent: list[tuple[int, str]] = []
-    monkeypatch.setattr(services, "_celery_enqueue", lambda i, t: sent.append((i, t)))
+    monkeypatch.setattr(dispatch, "_celery_enqueue", lambda i, t: sent.append((i, t)))
     return sent
 
 
@@ -174,7 +177,7 @@ def publish_note(note: Note, change_type: str = ChangeType.NOTE_AUTHORIZED) -> N
 
 
 def create_endpoint(actor: Actor, url: str, **kwargs: Any) -> tuple[Endpoint, str]:
-    created = services.endpoint_create(tenant=actor.tenant, environment="homologacao", url=url,
+    created = endpoint_create(tenant=actor.tenant, environment="homologacao", url=url,
                                        **kwargs)
     return created.endpoint, created.secret
 
@@ -185,8 +188,8 @@ def run_due(now: datetime | None = None) -> list[str]:
     when = now or timezone.now()
 
     def execute(delivery_id: int, token: str) -> None:
-        outcome = services.delivery_attempt(delivery_id=delivery_id, claim_token=token, now=when)
+        outcome = delivery_attempt(delivery_id=delivery_id, claim_token=token, now=when)
         outcomes.append(outcome.status)
 
-    services.dispatch_due(now=when, enqueue=execute)
+    dispatch_due(now=when, enqueue=execute)
     return outcomes

@@ -9,7 +9,7 @@ from fiscal.changes import ChangeType, FiscalChange, publish
 from fiscal.models import Inutilizacao, NoteEvent
 from tests.conftest import OTHER_CNPJ, Actor, make_actor
 from tests.webhooks.conftest import create_endpoint, make_note, publish_note, run_due
-from webhooks import services
+from webhooks.endpoints import endpoint_create
 from webhooks.models import Delivery, Event, EventType
 
 
@@ -71,7 +71,7 @@ def test_filters_by_event_type_document_type_company_and_environment(
     only_nfse, _ = create_endpoint(actor, receiver.url(), doc_types=["nfse"])
     only_second, _ = create_endpoint(actor, receiver.url(), empresa=second_empresa)
     everything, _ = create_endpoint(actor, receiver.url())
-    live_endpoint = services.endpoint_create(
+    live_endpoint = endpoint_create(
         tenant=actor.tenant, environment="producao", url=receiver.url()
     ).endpoint
 

@@ -15,8 +15,9 @@ from fiscal.changes import ChangeType
 from tenants.models import Empresa
 from tests.conftest import Actor
 from tests.webhooks.conftest import Receiver, create_endpoint, make_note, publish_note, run_due
-from webhooks import services
 from webhooks.certificates import certificate_notices_publish
+from webhooks.endpoints import endpoint_disable, endpoint_send_test
+from webhooks.events import note_resend
 from webhooks.models import EventType
 
 
@@ -53,8 +54,8 @@ def test_delivered_bodies_validate_against_their_webhook(
     note = make_note(empresa)
     publish_note(note, ChangeType.NOTE_AUTHORIZED)
     publish_note(note, ChangeType.NOTE_STUCK)
-    services.note_resend(tenant=actor.tenant, note=note)
-    services.endpoint_send_test(endpoint=endpoint)
+    note_resend(tenant=actor.tenant, note=note)
+    endpoint_send_test(endpoint=endpoint)
     assert run_due() == ["succeeded"] * 4
 
     bodies = [request.json() for request in receiver.requests]
@@ -69,7 +70,7 @@ def test_the_endpoint_disabled_body_validates(
     failing, watching = make_receiver(), make_receiver()
     endpoint, _ = create_endpoint(actor, failing.url())
     create_endpoint(actor, watching.url())
-    assert services.endpoint_disable(endpoint=endpoint, reason="kept failing")
+    assert endpoint_disable(endpoint=endpoint, reason="kept failing")
     assert run_due() == ["succeeded"]
     [request] = watching.requests
     body = request.json()

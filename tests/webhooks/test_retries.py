@@ -7,7 +7,7 @@ from standardwebhooks import Webhook
 
 from tests.conftest import Actor
 from tests.webhooks.conftest import Reply, create_endpoint, make_note, publish_note, run_due
-from webhooks import services
+from webhooks.endpoints import endpoint_enable
 from webhooks.models import Attempt, Delivery, Event
 
 
@@ -101,7 +101,7 @@ def test_410_disables_the_endpoint_and_re_enabling_delivers_what_is_pending(
     assert run_due(later) == []
     assert len(receiver.requests) == 1
 
-    services.endpoint_enable(endpoint=endpoint, now=later)
+    endpoint_enable(endpoint=endpoint, now=later)
     outcomes = run_due(later)
     assert outcomes == ["succeeded"] * 3  # the 410'd one, the later note, the disabled event
     types = sorted(Webhook(secret).verify(r.body, r.headers)["type"]

@@ -11,7 +11,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from fiscal.render import note_consulta
 from tests.conftest import Actor
 from tests.webhooks.conftest import create_endpoint, make_note, publish_note, run_due
-from webhooks import services
+from webhooks.delivery import signed_headers
+from webhooks.endpoints import endpoint_rotate_secret, generate_secret
 from webhooks.models import Delivery
 
 
@@ -43,13 +44,13 @@ def test_a_tampered_body_or_a_wrong_secret_is_rejected(actor: Actor, empresa, re
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(tampered, request.headers)
     with pytest.raises(WebhookVerificationError):
-        Webhook(services.generate_secret()).verify(request.body, request.headers)
+        Webhook(generate_secret()).verify(request.body, request.headers)
 
 
 def test_a_stale_timestamp_is_rejected(actor: Actor, empresa, receiver) -> None:
     endpoint, secret = create_endpoint(actor, receiver.url())
     body = '{"a":1}'
-    headers = services.signed_headers(endpoint=endpoint, webhook_id="msg_x", body=body)
+    headers = signed_headers(endpoint=endpoint, webhook_id="msg_x", body=body)
     assert Webhook(secret).verify(body, headers) == {"a": 1}
     # The same message re-signed ten minutes ago: the receiver's tolerance is five.
     old = timezone.now() - timedelta(minutes=10)
@@ -78,7 +79,7 @@ def test_during_a_rotation_both_secrets_sign_until_the_overlap_ends(actor: Actor
     settings.FG_WEBHOOKS_ROTATION_OVERLAP_HOURS = 2
     endpoint, old_secret = create_endpoint(actor, receiver.url())
     now = timezone.now()
-    new_secret = services.endpoint_rotate_secret(endpoint=endpoint, now=now)
+    new_secret = endpoint_rotate_secret(endpoint=endpoint, now=now)
     assert new_secret != old_secret
     endpoint.refresh_from_db()
     assert endpoint.secret == new_secret

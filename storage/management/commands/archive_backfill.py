@@ -6,9 +6,14 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from fiscal.models import Inutilizacao, Note, NoteStatus
-from storage import services
+from storage.archiving import archive_run_due
 from storage.models import Artifact, ArtifactState
 from storage.progress import Progress
+from storage.scheduling import (
+    artifacts_schedule_for_fiscal_event,
+    artifacts_schedule_for_inutilizacao,
+    artifacts_schedule_for_note,
+)
 
 
 class Command(BaseCommand):
@@ -34,14 +39,14 @@ class Command(BaseCommand):
             with transaction.atomic():
                 for event in note.fiscal_events.all():
                     scheduled += len(
-                        services.artifacts_schedule_for_fiscal_event(fiscal_event=event)
+                        artifacts_schedule_for_fiscal_event(fiscal_event=event)
                     )
-                scheduled += len(services.artifacts_schedule_for_note(note=note))
+                scheduled += len(artifacts_schedule_for_note(note=note))
             progress.advance()
         for inutilizacao in inutilizacoes.order_by("id").iterator(chunk_size=500):
             with transaction.atomic():
                 scheduled += len(
-                    services.artifacts_schedule_for_inutilizacao(inutilizacao=inutilizacao)
+                    artifacts_schedule_for_inutilizacao(inutilizacao=inutilizacao)
                 )
             progress.advance()
         progress.finish()
@@ -54,7 +59,7 @@ class Command(BaseCommand):
         progress = Progress(self.stdout, pending.count(), "archiving")
         totals = {"archived": 0, "retry": 0, "skipped": 0}
         while True:
-            counts = services.archive_run_due(limit=100)
+            counts = archive_run_due(limit=100)
             for key, value in counts.items():
                 totals[key] += value
             progress.advance(sum(counts.values()))

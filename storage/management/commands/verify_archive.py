@@ -5,8 +5,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from storage import selectors, services
+from storage import selectors
 from storage.progress import Progress
+from storage.verification import archive_verify
 
 
 class Command(BaseCommand):
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         for start in range(0, len(ids), 200):
             batch = list(selectors.artifacts_to_verify().filter(pk__in=ids[start:start + 200]))
             for artifact in batch:
-                counts = services.archive_verify(artifacts=[artifact])
+                counts = archive_verify(artifacts=[artifact])
                 for key, value in counts.items():
                     totals[key] += value
                 progress.advance()

@@ -1,0 +1,239 @@
+"""Scheduling the archive: rows inside the fiscal transaction, claims, the dispatcher.
+
+1. ``on_fiscal_change`` (a ``FG_CHANGE_SUBSCRIBERS`` entry) runs inside the fiscal transaction
+   and only writes rows: one pending Artifact per ``caminho_*`` path, unique per (tenant,
+   environment, source path). On commit it enqueues the fast path; if the broker is down, the
+   dispatcher finds the rows anyway.
+2. ``archive_dispatch`` (beat) claims due rows with a conditional update and enqueues one thin
+   task each (storage/archiving.py does the work).
+
+Tasks are sent by name (a Celery signature): storage/tasks.py imports this module, never the
+reverse.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.claims import claim
+from fiscal.changes import FiscalChange
+from fiscal.focus.client import base_url
+from fiscal.models import FiscalEvent, Inutilizacao, Note, NoteStatus
+from storage import layout
+from storage.models import Artifact, ArtifactKind, ArtifactState
+
+logger = logging.getLogger("storage")
+
+ARCHIVE_TASK = "storage.tasks.archive_artifact"
+
+
+def on_fiscal_change(change: FiscalChange) -> None:
+    """Subscriber of fiscal/changes.py: schedule the archiving of every file the change names.
+
+    Runs inside the fiscal transaction, so it only writes rows. It never lets an error escape:
+    a broken archive must not roll back a note's settlement (the backfill command and the
+    serving path create missing rows later).
+    """
+    try:
+        with transaction.atomic():
+            created: list[Artifact] = []
+            if change.inutilizacao is not None:
+                created += artifacts_schedule_for_inutilizacao(inutilizacao=change.inutilizacao)
+            if change.fiscal_event is not None:
+                created += artifacts_schedule_for_fiscal_event(fiscal_event=change.fiscal_event)
+            if change.note is not None:
+                created += artifacts_schedule_for_note(note=change.note)
+    except Exception:
+        logger.exception("archive scheduling failed for %s (note %s)", change.type,
+                         getattr(change.note, "pk", None))
+        return
+    if created:
+        enqueue_on_commit([a.pk for a in created])
+
+
+def enqueue_archive(artifact_id: int, claim_token: str) -> None:
+    """Hand one row to a worker. No publish retries: this may run in a tenant's request, and a
+    row that is not handed over stays due for the dispatcher."""
+    current_app.signature(ARCHIVE_TASK).apply_async(args=(artifact_id, claim_token),
+                                                    queue="archive", retry=False)
+
+
+def enqueue_on_commit(artifact_ids: list[int]) -> None:
+    """After commit, the fast path: one task per row, each claiming its row itself."""
+    transaction.on_commit(partial(_enqueue, artifact_ids), robust=True)
+
+
+def _enqueue(artifact_ids: list[int]) -> None:
+    for artifact_id in artifact_ids:
+        try:
+            # No claim token: the task claims the row itself, so a lost message costs nothing
+            # (the row stays due and the dispatcher takes it).
+            enqueue_archive(artifact_id, "")
+        except Exception as exc:  # noqa: BLE001 - broker down: the dispatcher finds the row
+            logger.warning("archive fast path not enqueued for artifact %s: %s", artifact_id, exc)
+            return
+
+
+def note_ready_for_archive(note: Note) -> bool:
+    """Whether the note's files are final enough to be written once and kept."""
+    if note.status == NoteStatus.PROCESSANDO:
+        return False
+    # An offline-contingency NFCe gets its protocol later and Focus then serves a new XML:
+    # archiving now would keep the unauthorized one forever (writes are create-only).
+    return not (note.contingencia_offline and not note.contingencia_offline_efetivada)
+
+
+def _note_anchor(note: Note) -> datetime:
+    return note.authorized_at or note.created_at or timezone.now()
+
+
+def _retain_until(anchor: datetime) -> datetime:
+    return layout.add_years(anchor, settings.FG_RETENTION_YEARS)
+
+
+def artifacts_schedule_for_note(*, note: Note) -> list[Artifact]:
+    """Pending rows for every file of the note's consulta body; returns the new ones."""
+    if not note_ready_for_archive(note):
+        return []
+    files = layout.note_files(note.upstream, base_url=base_url(note.environment))
+    return [a for ref in files if (a := _schedule_note_file(note, ref)) is not None]
+
+
+def artifacts_schedule_for_fiscal_event(*, fiscal_event: FiscalEvent) -> list[Artifact]:
+    note = fiscal_event.note
+    files = layout.body_files(fiscal_event.upstream, base_url=base_url(note.environment))
+    return [
+        a for ref in files
+        if (a := _schedule_note_file(note, ref, fiscal_event=fiscal_event)) is not None
+    ]
+
+
+def _schedule_note_file(
+    note: Note, ref: layout.FileRef, *, fiscal_event: FiscalEvent | None = None
+) -> Artifact | None:
+    kind = layout.kind_of(ref.field, note.doc_type, ref.path)
+    sequence = layout.sequence_of(
+        kind, ref, fiscal_event.sequence if fiscal_event is not None else None
+    )
+    anchor = _note_anchor(note)
+    period = layout.month_of(timezone.localtime(anchor))
+    folder = layout.strip_chave(note.chave) or note.ref
+    if ref.attempt is not None:
+        # An earlier attempt has a chave of its own: its files get that folder.
+        folder = ref.attempt_chave or f"{folder}-tentativa-{ref.attempt}"
+    key = layout.artifact_key(
+        tenant_id=note.tenant_id, documento=note.empresa.documento,
+        environment=note.environment, doc_type=note.doc_type, period=period, folder=folder,
+        kind=kind, field=ref.field, path=ref.path, sequence=sequence,
+    )
+    return _create(
+        tenant_id=note.tenant_id, empresa_id=note.empresa_id, note=note,
+        fiscal_event=fiscal_event, inutilizacao=None, environment=note.environment,
+        doc_type=note.doc_type, kind=kind, field=ref.field, attempt=ref.attempt,
+        sequence=sequence, source_path=ref.path, key=key, period=period,
+        retain_until=_retain_until(anchor),
+    )
+
+
+def artifacts_schedule_for_inutilizacao(*, inutilizacao: Inutilizacao) -> list[Artifact]:
+    anchor = inutilizacao.created_at or timezone.now()
+    period = layout.month_of(timezone.localtime(anchor))
+    folder = (f"{inutilizacao.modelo}-{inutilizacao.serie}-"
+              f"{inutilizacao.numero_inicial}-{inutilizacao.numero_final}")
+    created = []
+    for ref in layout.body_files(inutilizacao.upstream):
+        kind = (ArtifactKind.INUTILIZACAO_XML if ref.field == "xml"
+                else layout.kind_of(ref.field, "inutilizacao", ref.path))
+        key = layout.artifact_key(
+            tenant_id=inutilizacao.tenant_id, documento=inutilizacao.empresa.documento,
+            environment=inutilizacao.environment, doc_type="inutilizacao", period=period,
+            folder=folder, kind=kind, field=ref.field, path=ref.path, sequence=None,
+        )
+        artifact = _create(
+            tenant_id=inutilizacao.tenant_id, empresa_id=inutilizacao.empresa_id, note=None,
+            fiscal_event=None, inutilizacao=inutilizacao,
+            environment=inutilizacao.environment, doc_type="inutilizacao", kind=kind,
+            field=ref.field, attempt=None, sequence=None, source_path=ref.path, key=key,
+            period=period, retain_until=_retain_until(anchor),
+        )
+        if artifact is not None:
+            created.append(artifact)
+    return created
+
+
+def _create(**values: Any) -> Artifact | None:
+    """Insert one pending row; None when the file is already scheduled (idempotent)."""
+    same_source = Artifact.objects.filter(
+        tenant_id=values["tenant_id"], environment=values["environment"],
+        source_path=values["source_path"],
+    )
+    if same_source.exists():
+        return None
+    key = values.pop("key")
+    # Two different Focus files that would get the same readable name: the second one gets a
+    # short hash of its source path.
+    candidates = [key, layout.disambiguate(key, values["source_path"])]
+    if Artifact.objects.filter(key=key).exists():
+        candidates = candidates[1:]
+    for candidate in candidates:
+        try:
+            with transaction.atomic():
+                return Artifact.objects.create(
+                    key=candidate, state=ArtifactState.PENDING,
+                    next_attempt_at=timezone.now(),
+                    legal_hold=settings.FG_RETENTION_LEGAL_HOLD, **values,
+                )
+        except IntegrityError:
+            # The unique constraints are the guard against concurrent schedulers.
+            if same_source.exists():
+                return None
+    return None
+
+
+def artifact_claim(*, artifact_id: int, now: datetime | None = None) -> str | None:
+    """Take a due pending row for one attempt; None if someone else has it or it is not due."""
+    now = now or timezone.now()
+    token = secrets.token_hex(16)
+    claimed = claim(
+        Artifact, artifact_id, where={"state": ArtifactState.PENDING, "next_attempt_at__lte": now},
+        claim_token=token,
+        # The lease: if the worker dies, the row is due again once it runs out.
+        next_attempt_at=now + timedelta(seconds=settings.FG_ARCHIVE_CLAIM_LEASE),
+        attempts=F("attempts") + 1,
+    )
+    return token if claimed else None
+
+
+def archive_dispatch(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Claim due rows and enqueue one task each; returns how many were enqueued."""
+    now = now or timezone.now()
+    due = list(
+        Artifact.objects.filter(state=ArtifactState.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[: limit or settings.FG_ARCHIVE_DISPATCH_BATCH]
+    )
+    enqueued = 0
+    for artifact_id in due:
+        token = artifact_claim(artifact_id=artifact_id, now=now)
+        if token is None:
+            continue
+        try:
+            enqueue_archive(artifact_id, token)
+        except Exception as exc:  # noqa: BLE001
+            # Broker down: give the claim back so a later dispatch takes the row at once.
+            claim(Artifact, artifact_id, where={"claim_token": token}, claim_token="",
+                  next_attempt_at=now, attempts=F("attempts") - 1)
+            logger.warning("archive dispatch could not enqueue: %s", exc)
+            break
+        enqueued += 1
+    return enqueued

@@ -1,0 +1,203 @@
+"""One delivery attempt: render the body, sign it, POST it, record the Attempt, move on.
+
+``delivery_attempt`` (the task's service) sends one claimed delivery once and moves it on:
+succeeded, due again later, failed for good, or paused with its endpoint. Only 2xx succeeds;
+a 3xx is never followed. Signatures always use the wall clock: receivers check it against
+their own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from core.claims import claim
+from core.logging import log_bind
+from webhooks import transport
+from webhooks.dispatch import clock, delivery_move
+from webhooks.endpoints import endpoint_disable
+from webhooks.models import (
+    Attempt,
+    Delivery,
+    DeliveryState,
+    Endpoint,
+    EndpointFormat,
+    Event,
+)
+
+logger = logging.getLogger("webhooks")
+_rng = secrets.SystemRandom()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+
+
+def envelope(event: Event) -> dict[str, Any]:
+    """The ``event`` format body, and the feed's item."""
+    return {
+        "id": event.public_id,
+        "type": event.type,
+        "sequence": event.sequence,
+        "created_at": event.created_at.isoformat(),
+        "environment": event.environment or None,
+        "doc_type": event.doc_type or None,
+        "note_id": event.note_id,
+        "data": event.data,
+    }
+
+
+def render_body(delivery: Delivery) -> str:
+    if delivery.endpoint.format == EndpointFormat.FOCUS:
+        # Exactly what Focus's hook posts: the consulta JSON, nothing around it.
+        return _dumps(delivery.event.data)
+    return _dumps(envelope(delivery.event))
+
+
+def signed_headers(*, endpoint: Endpoint, webhook_id: str, body: str,
+                   now: datetime | None = None) -> dict[str, str]:
+    """Standard Webhooks headers, signed by the maintained implementation.
+
+    During a rotation both secrets sign: receivers on either secret verify.
+    """
+    now = now or clock()
+    sent_at = timezone.now()
+    signatures = [Webhook(endpoint.secret).sign(webhook_id, sent_at, body)]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires and expires > now:
+        signatures.append(Webhook(endpoint.previous_secret).sign(webhook_id, sent_at, body))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "FiscalGateway-Webhooks/1.0",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": " ".join(signatures),
+    }
+    if endpoint.authorization:
+        # Focus's hook contract: the static value, in the header the tenant named.
+        headers[endpoint.authorization_header or "Authorization"] = endpoint.authorization
+    return headers
+
+
+def retry_delay(attempts: int, retry_after: float | None = None) -> float | None:
+    """Seconds until the next try after ``attempts`` failures; None when the schedule ran out.
+
+    A receiver's Retry-After replaces the scheduled delay (bounded); otherwise the schedule's
+    step is stretched by random jitter so retries of many deliveries do not arrive together.
+    """
+    schedule = settings.FG_WEBHOOKS_RETRY_SCHEDULE
+    if attempts > len(schedule):
+        return None
+    if retry_after is not None:
+        return min(max(retry_after, 1.0), float(settings.FG_WEBHOOKS_MAX_RETRY_AFTER))
+    jitter = settings.FG_WEBHOOKS_RETRY_JITTER
+    return schedule[attempts - 1] * (1 + _rng.uniform(-jitter, jitter))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # succeeded | retry | failed | paused | not_claimed
+    attempt: Attempt | None = None
+    endpoint_id: int | None = None
+
+
+def _release(delivery: Delivery, token: str, *, state: str, **changes: Any) -> bool:
+    """End this worker's claim: the delivery leaves ``sending`` for ``state``."""
+    return delivery_move(delivery.pk, source=DeliveryState.SENDING, target=state,
+                         where={"claim_token": token}, claim_token="", claimed_at=None,
+                         **changes)
+
+
+def delivery_attempt(*, delivery_id: int, claim_token: str,
+                     now: datetime | None = None) -> Outcome:
+    """Send one claimed delivery once and move it on. Running it twice does nothing more."""
+    now = now or clock()
+    delivery = (
+        Delivery.objects.select_related("event", "endpoint")
+        .filter(pk=delivery_id, state=DeliveryState.SENDING, claim_token=claim_token)
+        .first()
+    )
+    if delivery is None:
+        return Outcome("not_claimed")
+    endpoint = delivery.endpoint
+    log_bind(tenant_id=delivery.tenant_id, note_id=delivery.event.note_id)
+    if not endpoint.is_active:
+        _release(delivery, claim_token, state=DeliveryState.PENDING, next_attempt_at=None,
+                 updated_at=now)
+        return Outcome("paused")
+
+    body = render_body(delivery)
+    headers = signed_headers(endpoint=endpoint, webhook_id=delivery.webhook_id, body=body,
+                             now=now)
+    status_code: int | None = None
+    retry_after: float | None = None
+    response_body = error = address = ""
+    duration_ms = 0
+    try:
+        answer = transport.post(endpoint.url, body=body.encode(), headers=headers)
+    except transport.TransportError as exc:
+        error = str(exc)[:500] or type(exc).__name__
+    else:
+        status_code, retry_after = answer.status_code, answer.retry_after
+        response_body, duration_ms, address = answer.body, answer.duration_ms, answer.address
+        if 300 <= status_code < 400:
+            error = f"redirect ({status_code}) not followed"
+    # Only 2xx is success: 3xx, 4xx and 5xx all fail (a 3xx is never followed).
+    ok = status_code is not None and 200 <= status_code < 300
+    attempt = Attempt.objects.create(
+        delivery=delivery, started_at=now, duration_ms=duration_ms, status_code=status_code,
+        response_body=response_body, error=error, address=address, succeeded=ok,
+    )
+    common = {"last_status_code": status_code, "last_error": error, "updated_at": now}
+
+    if ok:
+        _release(delivery, claim_token, state=DeliveryState.SUCCEEDED, delivered_at=now,
+                 next_attempt_at=None, **common)
+        claim(Endpoint, endpoint.pk, where={"failing_since__isnull": False}, failing_since=None)
+        logger.info("webhook delivery %s succeeded (HTTP %s)", delivery.pk, status_code)
+        return Outcome("succeeded", attempt, endpoint.pk)
+
+    attempts = delivery.attempts + 1
+    if status_code == 410:
+        # Gone: the receiver says this URL is finished. Pause, keep what it is owed.
+        _release(delivery, claim_token, state=DeliveryState.PENDING, attempts=attempts,
+                 next_attempt_at=None, **common)
+        endpoint_disable(endpoint=endpoint, now=now,
+                         reason="The endpoint answered 410 Gone.")
+        return Outcome("paused", attempt, endpoint.pk)
+
+    delay = retry_delay(attempts, retry_after)
+    if delay is None:
+        _release(delivery, claim_token, state=DeliveryState.FAILED, attempts=attempts,
+                 next_attempt_at=None, **common)
+        outcome = "failed"
+    else:
+        _release(delivery, claim_token, state=DeliveryState.PENDING, attempts=attempts,
+                 next_attempt_at=now + timedelta(seconds=delay), **common)
+        outcome = "retry"
+    _note_failure(endpoint, now=now, error=error or f"HTTP {status_code}")
+    logger.info("webhook delivery %s failed (%s, attempt %s): %s", delivery.pk, outcome, attempts,
+                error or f"HTTP {status_code}")
+    return Outcome(outcome, attempt, endpoint.pk)
+
+
+def _note_failure(endpoint: Endpoint, *, now: datetime, error: str) -> None:
+    """Track the endpoint's failing streak; disable it once the streak is days long."""
+    claim(Endpoint, endpoint.pk, where={"failing_since__isnull": True}, failing_since=now)
+    since = Endpoint.objects.filter(pk=endpoint.pk).values_list("failing_since", flat=True).get()
+    limit = timedelta(hours=settings.FG_WEBHOOKS_DISABLE_AFTER_HOURS)
+    if since is not None and now - since >= limit:
+        endpoint_disable(
+            endpoint=endpoint, now=now,
+            reason=(f"Failing without a success since {since.isoformat()} "
+                    f"(last error: {error[:120]})."),
+        )

@@ -1,0 +1,158 @@
+"""When deliveries go out: claims, the per-endpoint cap, the fast path and the dispatcher.
+
+1. After the transaction that wrote deliveries commits, ``kick_on_commit`` claims the due ones
+   and enqueues one task each (the fast path). It is an accelerator only.
+2. ``dispatch_due`` (Celery beat, every second) claims what is due with conditional updates,
+   at most ``FG_WEBHOOKS_MAX_IN_FLIGHT`` per endpoint, and enqueues them: if Redis lost a
+   message, the row is found again.
+3. ``endpoint_drain`` hands a freed slot to the endpoint's next due delivery after a success.
+
+Times: every function takes ``now=`` (default ``clock()``) so schedules are testable without
+sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F
+from django.db.models.expressions import Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from core.claims import claim
+from webhooks.models import Delivery, DeliveryState, check_delivery_transition
+
+logger = logging.getLogger("webhooks")
+
+
+Enqueue = Callable[[int, str], None]
+
+# Sent by name: webhooks/tasks.py imports this module, so this module never imports it. A
+# signature by name runs the registered task where this process has it (eager mode), and is a
+# plain send by name everywhere else.
+DELIVER_TASK = "webhooks.tasks.deliver"
+
+
+def clock() -> datetime:
+    """The one clock of the schedule; tests pass ``now=`` instead of sleeping."""
+    return timezone.now()
+
+
+def _celery_enqueue(delivery_id: int, claim_token: str) -> None:
+    current_app.signature(DELIVER_TASK).apply_async(args=[delivery_id, claim_token],
+                                                    queue="webhooks")
+
+
+def delivery_move(delivery_id: int, *, source: str, target: str,
+                  where: dict[str, Any] | None = None, **changes: Any) -> bool:
+    """Move one delivery from ``source`` to ``target`` if it is still in ``source`` (and still
+    matches ``where``): a claim, checked against DELIVERY_TRANSITIONS. True if this call did."""
+    check_delivery_transition(source, target)
+    return claim(Delivery, delivery_id, where={"state": source, **(where or {})},
+                 state=target, **changes)
+
+
+def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue | None) -> int:
+    """Claim and enqueue (delivery id, endpoint id) pairs, at most the cap per endpoint."""
+    if not candidates:
+        return 0
+    enqueue = enqueue or _celery_enqueue
+    cap = settings.FG_WEBHOOKS_MAX_IN_FLIGHT
+    in_flight: dict[int, int] = dict(
+        Delivery.objects.filter(
+            state=DeliveryState.SENDING, endpoint_id__in={e for _, e in candidates}
+        ).values("endpoint_id").annotate(n=Count("id")).values_list("endpoint_id", "n")
+    )
+    claimed = 0
+    for delivery_id, endpoint_id in candidates:
+        if in_flight.get(endpoint_id, 0) >= cap:
+            continue
+        token = secrets.token_hex(8)
+        if not delivery_move(delivery_id, source=DeliveryState.PENDING,
+                             target=DeliveryState.SENDING, where={"next_attempt_at__lte": now},
+                             claim_token=token, claimed_at=now):
+            continue  # someone else claimed it, or it was replayed / paused meanwhile
+        in_flight[endpoint_id] = in_flight.get(endpoint_id, 0) + 1
+        claimed += 1
+        try:
+            enqueue(delivery_id, token)
+        except Exception:
+            # The broker is down: give the row back, the next dispatcher run tries again.
+            logger.exception("could not enqueue webhook delivery %s", delivery_id)
+            delivery_move(delivery_id, source=DeliveryState.SENDING,
+                          target=DeliveryState.PENDING, where={"claim_token": token},
+                          claim_token="", claimed_at=None)
+    return claimed
+
+
+def _kick(delivery_ids: list[int]) -> None:
+    try:
+        now = clock()
+        rows = Delivery.objects.filter(
+            pk__in=delivery_ids, state=DeliveryState.PENDING, next_attempt_at__lte=now,
+            endpoint__is_active=True,
+        ).order_by("pk").values_list("pk", "endpoint_id")
+        _claim(list(rows), now=now, enqueue=None)
+    except Exception:
+        # The fast path is an accelerator: the dispatcher finds these rows anyway.
+        logger.exception("webhook fast path failed; the dispatcher will send them")
+
+
+def kick_on_commit(delivery_ids: list[int]) -> None:
+    if delivery_ids:
+        transaction.on_commit(lambda: _kick(delivery_ids))
+
+
+def endpoint_drain(*, endpoint_id: int, now: datetime | None = None,
+                   enqueue: Enqueue | None = None) -> int:
+    """After a success, hand the freed slot to the endpoint's next due delivery at once.
+
+    Without it a backlog (a re-enabled endpoint, a burst) would drain at the cap per
+    dispatcher tick; with it a healthy endpoint drains as fast as it answers, still never more
+    than the cap at once. Failing endpoints get no hand-off: their retries keep the schedule.
+    """
+    now = now or clock()
+    due = (
+        Delivery.objects.filter(
+            endpoint_id=endpoint_id, state=DeliveryState.PENDING, next_attempt_at__lte=now,
+            endpoint__is_active=True,
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", "endpoint_id")[: settings.FG_WEBHOOKS_MAX_IN_FLIGHT]
+    )
+    return _claim(list(due), now=now, enqueue=enqueue)
+
+
+def dispatch_due(*, now: datetime | None = None, limit: int | None = None,
+                 enqueue: Enqueue | None = None) -> int:
+    """Claim due deliveries (fairly across endpoints) and enqueue them. Returns how many."""
+    now = now or clock()
+    limit = limit or settings.FG_WEBHOOKS_DISPATCH_BATCH
+    # Claims whose worker died or whose message was lost come back after the claim timeout;
+    # a late task then finds a new claim token and does nothing.
+    stale = now - timedelta(seconds=settings.FG_WEBHOOKS_CLAIM_TIMEOUT)
+    check_delivery_transition(DeliveryState.SENDING, DeliveryState.PENDING)
+    Delivery.objects.filter(state=DeliveryState.SENDING, claimed_at__lt=stale).update(
+        state=DeliveryState.PENDING, claim_token="", claimed_at=None, next_attempt_at=now,
+    )
+    # At most `cap` candidates per endpoint, so one endpoint's backlog cannot fill the batch
+    # and starve the others (window functions: Postgres and SQLite alike).
+    due = (
+        Delivery.objects.filter(
+            state=DeliveryState.PENDING, next_attempt_at__lte=now, endpoint__is_active=True,
+        )
+        .annotate(rank=Window(RowNumber(), partition_by=[F("endpoint_id")],
+                              order_by=[F("next_attempt_at").asc(), F("id").asc()]))
+        .filter(rank__lte=settings.FG_WEBHOOKS_MAX_IN_FLIGHT)
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", "endpoint_id")[:limit]
+    )
+    return _claim(list(due), now=now, enqueue=enqueue)
