@@ -217,6 +217,9 @@ def run(args: argparse.Namespace, s3_url: str, bucket: str) -> None:
           f"(1.0 would mean each file held whole in memory)")
     print(f"  ratio large/small RSS growth : {large_rss.growth_mb - small_rss.growth_mb:+.1f} MB "
           f"for files {args.large_mb * 1e6 / 8000:.0f}x larger")
+    print(f"RESULT bench=archive artifacts_per_s={rate:.1f} "
+          f"large_mb_per_s={large_bytes / 1e6 / large_seconds:.1f} "
+          f"rss_growth_per_file_size={ratio:.3f}", flush=True)
 
 
 if __name__ == "__main__":
