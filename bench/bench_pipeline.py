@@ -9,7 +9,7 @@ HTTP connections per settled note, and RSS growth per process role. The last lin
 machine-readable (``RESULT bench=pipeline ... key=value ...``).
 
     .venv/bin/python bench/bench_pipeline.py [--notes 1000] [--threads 8] [--rate 0]
-        [--only on|off] [--no-webhook] [--profile DIR] [--report FILE.json]
+        [--only on|off] [--no-webhook] [--profile DIR [--profile-gil]] [--report FILE.json]
 
 --rate offers notes at that many per second (0: as fast as the client threads go). --profile
 samples web and worker with py-spy during the measured window (slower run; use it for the
@@ -136,9 +136,14 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(int(len(ordered) * q), len(ordered) - 1)]
 
 
-def start_profilers(directory: Path, pids: dict[str, int]) -> list[subprocess.Popen]:
+def start_profilers(directory: Path, pids: dict[str, int],
+                    gil: bool) -> list[subprocess.Popen]:
+    """py-spy on each process tree. Without `gil` a sample is any thread not idle in a known
+    wait (time on Postgres and Redis round trips included); with it, only the GIL's holder
+    (Python CPU)."""
     directory.mkdir(parents=True, exist_ok=True)
     return [subprocess.Popen([str(BIN / "py-spy"), "record", "--pid", str(pid),
+                              *(["--gil"] if gil else []),
                               "--subprocesses", "--nonblocking", "--rate", "100",
                               "--format", "raw", "--output", str(directory / f"{role}.txt")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -192,7 +197,8 @@ def run(args: argparse.Namespace, hooks: bool) -> dict[str, Any]:
         counts_before = read_counts(s.counts_dir)
         xacts_before = pg_xacts(s.db)
         profilers = (start_profilers(Path(args.profile) / ("on" if hooks else "off"),
-                                     {"web": web.pid, "worker": worker.pid})
+                                     {"web": web.pid, "worker": worker.pid},
+                                     args.profile_gil)
                      if args.profile else [])
         hits_before = receiver.hits if receiver else 0
         hook_posts_before = len(httpx.get(f"{s.sandbox_url}/__sandbox__/hook-deliveries",
@@ -339,6 +345,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["on", "off"], help="one configuration, this process")
     parser.add_argument("--no-webhook", dest="webhook", action="store_false")
     parser.add_argument("--profile", help="directory for py-spy's samples of web and worker")
+    parser.add_argument("--profile-gil", action="store_true",
+                        help="profile only the thread holding the GIL (Python CPU)")
     parser.add_argument("--report", help="also write the figures to this JSON file")
     args = parser.parse_args()
     if args.only is None:
