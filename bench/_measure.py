@@ -133,14 +133,15 @@ class Sampler:
         return sum(t.rss_first for t in ts), sum(t.rss_last for t in ts)
 
 
-def pg_xacts(db: str) -> int:
+def pg_totals(db: str) -> tuple[int, int]:
+    """(transactions, sessions opened) of one database so far, from pg_stat_database."""
     import psycopg
     from _stack import PG
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+        row = conn.execute("SELECT xact_commit + xact_rollback, sessions FROM pg_stat_database "
                            "WHERE datname = %s", [db]).fetchone()
-    return int(row[0]) if row else 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 # --- bench/probe.py counters
