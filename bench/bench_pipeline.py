@@ -37,7 +37,7 @@ from _measure import (
     Sampler,
     by_statement,
     counts_delta,
-    pg_xacts,
+    pg_totals,
     read_counts,
     short,
     wait_for_flush,
@@ -195,7 +195,7 @@ def run(args: argparse.Namespace, hooks: bool) -> dict[str, Any]:
                           pg_exclude={connection.connection.info.backend_pid})
         wait_for_flush()
         counts_before = read_counts(s.counts_dir)
-        xacts_before = pg_xacts(s.db)
+        xacts_before, sessions_before = pg_totals(s.db)
         profilers = (start_profilers(Path(args.profile) / ("on" if hooks else "off"),
                                      {"web": web.pid, "worker": worker.pid},
                                      args.profile_gil)
@@ -222,7 +222,8 @@ def run(args: argparse.Namespace, hooks: bool) -> dict[str, Any]:
         counts = counts_delta({p: d for p, d in counts_before.items() if p != os.getpid()},
                               {p: d for p, d in read_counts(s.counts_dir).items()
                                if p != os.getpid()})
-        xacts = pg_xacts(s.db) - xacts_before
+        xacts_after, sessions_after = pg_totals(s.db)
+        xacts, sessions = xacts_after - xacts_before, sessions_after - sessions_before
         driver = counts_delta(counts_before, read_counts(s.counts_dir))  # minus gateway below
         driver_sql = sum(driver.sql.values()) - sum(counts.sql.values())
 
@@ -262,6 +263,7 @@ def run(args: argparse.Namespace, hooks: bool) -> dict[str, Any]:
             "sql_per_note": sum(counts.sql.values()) / per,
             "sql_by_role": {r: n / per for r, n in counts.sql_by_role.items()},
             "xacts_per_note": (xacts - driver_sql) / per,
+            "pg_sessions_per_note": sessions / per,
             "focus_requests_per_note": ((totals["posts"] or 0) + (totals["reads"] or 0)) / per,
             "focus_hook_posts_per_note": hook_posts / per,
             "celery_msgs_per_note": sum(counts.published.values()) / per,
@@ -298,7 +300,8 @@ def report(r: dict[str, Any]) -> None:
           f"postgres {r['postgres_cpu_ms_per_note']:.1f}")
     print(f"  SQL statements per note {r['sql_per_note']:.1f} ("
           + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["sql_by_role"].items()))
-          + f"), Postgres transactions per note {r['xacts_per_note']:.1f}")
+          + f"), Postgres transactions per note {r['xacts_per_note']:.1f}, "
+          f"Postgres connections opened per note {r['pg_sessions_per_note']:.2f}")
     print(f"  Celery messages per note {r['celery_msgs_per_note']:.2f} ("
           + ", ".join(f"{k.rsplit('.', 1)[-1]} {v:.2f}" for k, v in r["celery_by_task"].items())
           + ")")
@@ -327,6 +330,7 @@ def report(r: dict[str, Any]) -> None:
         "sandbox_cpu_ms_per_note": f"{r['sandbox_cpu_ms_per_note']:.1f}",
         "postgres_cpu_ms_per_note": f"{r['postgres_cpu_ms_per_note']:.1f}",
         "xacts_per_note": f"{r['xacts_per_note']:.1f}",
+        "pg_sessions_per_note": f"{r['pg_sessions_per_note']:.2f}",
         "celery_msgs_per_note": f"{r['celery_msgs_per_note']:.2f}",
         "webhook_p50_s": f"{r['webhook_p50_s']:.2f}",
         "webhook_p99_s": f"{r['webhook_p99_s']:.2f}",
