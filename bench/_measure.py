@@ -152,6 +152,7 @@ class Counts:
     published: Counter[str] = field(default_factory=Counter)
     requests: Counter[str] = field(default_factory=Counter)
     connects: Counter[str] = field(default_factory=Counter)
+    db_connects: Counter[str] = field(default_factory=Counter)  # by role
     sql_by_role: Counter[str] = field(default_factory=Counter)
 
 
@@ -171,6 +172,8 @@ def counts_delta(before: dict[int, dict], after: dict[int, dict]) -> Counts:
     total = Counts()
     for pid, data in after.items():
         old = before.get(pid, {})
+        new = sum(data.get("db_connects", {}).values())
+        total.db_connects[data["role"]] += new - sum(old.get("db_connects", {}).values())
         for kind in ("sql", "published", "requests", "connects"):
             counter: Counter[str] = getattr(total, kind)
             prior = old.get(kind, {})

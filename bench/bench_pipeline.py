@@ -264,6 +264,7 @@ def run(args: argparse.Namespace, hooks: bool) -> dict[str, Any]:
             "sql_by_role": {r: n / per for r, n in counts.sql_by_role.items()},
             "xacts_per_note": (xacts - driver_sql) / per,
             "pg_sessions_per_note": sessions / per,
+            "db_connects_per_note": {r: n / per for r, n in counts.db_connects.items()},
             "focus_requests_per_note": ((totals["posts"] or 0) + (totals["reads"] or 0)) / per,
             "focus_hook_posts_per_note": hook_posts / per,
             "celery_msgs_per_note": sum(counts.published.values()) / per,
@@ -301,7 +302,9 @@ def report(r: dict[str, Any]) -> None:
     print(f"  SQL statements per note {r['sql_per_note']:.1f} ("
           + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["sql_by_role"].items()))
           + f"), Postgres transactions per note {r['xacts_per_note']:.1f}, "
-          f"Postgres connections opened per note {r['pg_sessions_per_note']:.2f}")
+          f"Postgres connections opened per note {r['pg_sessions_per_note']:.2f} (Django: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["db_connects_per_note"].items()))
+          + ")")
     print(f"  Celery messages per note {r['celery_msgs_per_note']:.2f} ("
           + ", ".join(f"{k.rsplit('.', 1)[-1]} {v:.2f}" for k, v in r["celery_by_task"].items())
           + ")")

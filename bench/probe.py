@@ -30,6 +30,7 @@ _sql: Counter[str] = Counter()
 _published: Counter[str] = Counter()
 _requests: Counter[str] = Counter()
 _connects: Counter[str] = Counter()
+_db_connects: Counter[str] = Counter()  # by alias: Django connections opened
 _lock = threading.Lock()
 _dir: Path | None = None
 
@@ -53,6 +54,8 @@ def _count_sql(execute: Any, sql: str, params: Any, many: bool, context: dict) -
 
 
 def _on_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
+    with _lock:
+        _db_connects[connection.alias] += 1
     if _count_sql not in connection.execute_wrappers:
         connection.execute_wrappers.append(_count_sql)
 
@@ -71,13 +74,14 @@ def _flush() -> None:
         return
     with _lock:
         # An idle process rewrites nothing: the probe's own cost stays off the CPU measured.
-        seen = sum(_sql.values()) + sum(_published.values()) + sum(_requests.values())
+        seen = (sum(_sql.values()) + sum(_published.values()) + sum(_requests.values())
+                + sum(_db_connects.values()))
         if seen == _flushed_at:
             return
         _flushed_at = seen
         data = {"pid": os.getpid(), "role": _role(), "sql": dict(_sql),
                 "published": dict(_published), "requests": dict(_requests),
-                "connects": dict(_connects)}
+                "connects": dict(_connects), "db_connects": dict(_db_connects)}
     path = _dir / f"{os.getpid()}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data))
@@ -101,7 +105,7 @@ def _after_fork() -> None:
     global _lock, _flushed_at
     _lock = threading.Lock()
     _flushed_at = -1
-    for counter in (_sql, _published, _requests, _connects):
+    for counter in (_sql, _published, _requests, _connects, _db_connects):
         counter.clear()
     _start_flusher()
 
@@ -137,7 +141,8 @@ def install(directory: str) -> None:
     _dir.mkdir(parents=True, exist_ok=True)
     connection_created.connect(_on_connection, weak=False)
     for conn in connections.all(initialized_only=True):
-        _on_connection(None, conn)
+        if _count_sql not in conn.execute_wrappers:
+            conn.execute_wrappers.append(_count_sql)
     before_task_publish.connect(_on_publish, weak=False)
     _patch_httpcore()
     os.register_at_fork(after_in_child=_after_fork)
