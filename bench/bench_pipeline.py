@@ -173,7 +173,7 @@ def run(args: argparse.Namespace, hooks: bool) -> dict[str, Any]:
             assert all(h.focus_id for h in registered), "hooks were not registered"
         receiver = Receiver() if args.webhook else None
         if receiver is not None:
-            from webhooks.services import endpoint_create
+            from webhooks.endpoints import endpoint_create
 
             endpoint_create(tenant=tenant, environment="homologacao",
                             url=f"http://127.0.0.1:{receiver.port}/hook")
