@@ -37,6 +37,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
+# Every benchmark ends with one `RESULT bench=... key=value ...` line. Sizes and services from
+# the environment: BENCH_NOTES, BENCH_RATE, BENCH_REQUESTS, BENCH_PG, BENCH_REDIS, BENCH_DB_PREFIX.
 bench: install
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 

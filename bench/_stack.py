@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12")
+# Databases are named <prefix>_<bench>_<pid>: several benchmark runs may share one Postgres.
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "fg_bench")
 CNPJ = "11222333000181"
 
 
@@ -49,8 +51,10 @@ def psql(sql: str) -> None:
 
 class Stack:
     def __init__(self, name: str, **env: str) -> None:
-        self.db = f"fg_bench_{name}_{os.getpid()}"
+        self.db = f"{DB_PREFIX}_{name}_{os.getpid()}"
         self.tmp = Path(tempfile.mkdtemp(prefix=f"fg-bench-{name}-"))
+        # bench/probe.py's counters (SQL, Celery messages, HTTP) of every gateway process.
+        self.counts_dir = self.tmp / "counts"
         self.procs: list[subprocess.Popen] = []
         self.sandbox_port = free_port()
         self.web_port = free_port()
@@ -58,7 +62,12 @@ class Stack:
 
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("FG_", "FOCUS_"))},
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            # The application's settings plus bench/probe.py, inert without the count dir.
+            "DJANGO_SETTINGS_MODULE": "bench.settings_bench",
+            "PYTHONPATH": str(ROOT),
+            "FG_BENCH_SQL_COUNT_DIR": str(self.counts_dir),
+            # As in production: DEBUG keeps every query's text, a cost no deployment pays.
+            "DJANGO_DEBUG": os.environ.get("BENCH_DEBUG", "false"),
             "DATABASE_URL": f"{PG}/{self.db}",
             "CELERY_BROKER_URL": REDIS,
             "FG_VAR_DIR": str(self.tmp / "var"),
@@ -104,25 +113,35 @@ class Stack:
         self.procs.append(proc)
         return proc
 
-    def start_sandbox(self, companies: list[dict[str, Any]]) -> None:
+    def start_sandbox(self, companies: list[dict[str, Any]]) -> subprocess.Popen:
         path = self.tmp / "companies.json"
         path.write_text(json.dumps(companies))
-        self.spawn("sandbox", [str(BIN / "python"), "-m", "sandbox", "--port",
+        proc = self.spawn("sandbox", [str(BIN / "python"), "-m", "sandbox", "--port",
                                str(self.sandbox_port), "--companies", str(path),
                                "--rate-limit", "100000000"])
         wait_port(self.sandbox_port)
+        return proc
 
-    def start_web(self, workers: int = 2, threads: int = 8) -> None:
-        self.spawn("web", [str(BIN / "gunicorn"), "config.wsgi", "-b",
+    def start_web(self, workers: int = 2, threads: int = 8) -> subprocess.Popen:
+        proc = self.spawn("web", [str(BIN / "gunicorn"), "config.wsgi", "-b",
                            f"127.0.0.1:{self.web_port}", "--workers", str(workers),
                            "--threads", str(threads), "--timeout", "120"])
         wait_port(self.web_port)
+        return proc
 
-    def start_worker(self, concurrency: int = 8) -> None:
-        self.spawn("worker", [str(BIN / "celery"), "-A", "config", "worker", "-B",
-                              "-Q", "default,submit,sync", "--concurrency", str(concurrency),
-                              "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-                              "--schedule", str(self.tmp / "beat")])
+    def start_worker(self, concurrency: int = 8, queues: str = "default,submit,sync",
+                     beat: bool = True) -> subprocess.Popen:
+        """A prefork worker; with `beat`, the scheduler embedded in it (``-B``)."""
+        return self.spawn("worker", [
+            str(BIN / "celery"), "-A", "config", "worker", *(["-B"] if beat else []),
+            "-Q", queues, "--concurrency", str(concurrency), "--loglevel", "WARNING",
+            "--without-gossip", "--without-mingle", "--schedule", str(self.tmp / "beat"),
+        ])
+
+    def start_beat(self) -> subprocess.Popen:
+        """The scheduler in a process of its own, as the Procfile runs it."""
+        return self.spawn("beat", [str(BIN / "celery"), "-A", "config", "beat", "--loglevel",
+                                   "WARNING", "--schedule", str(self.tmp / "beat")])
 
     # --- data
     def tenant_with_key(self, name: str = "Bench") -> tuple[Any, str, Any]:

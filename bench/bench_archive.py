@@ -5,7 +5,8 @@ archiving large files (streamed through a spool, never held whole).
 
 Everything runs on loopback and is started here: moto's S3 server (Object Lock bucket) and the
 test suite's Focus file host, each in its own process so that only the gateway's archiving is
-measured; a throwaway SQLite database (or BENCH_DATABASE_URL). Bounded well under two minutes.
+measured; a throwaway Postgres database on BENCH_PG (the schema has Postgres-only constraints),
+or BENCH_DATABASE_URL. Bounded well under two minutes.
 """
 
 from __future__ import annotations
@@ -108,10 +109,16 @@ def main() -> None:
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1", "FG_VAR_DIR": str(tmp), "FG_LOG_LEVEL": "WARNING",
     }
+    throwaway = None
     if os.environ.get("BENCH_DATABASE_URL"):
         env["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
     else:
-        env.pop("DATABASE_URL", None)
+        from _stack import DB_PREFIX, PG, psql
+
+        throwaway = f"{DB_PREFIX}_archive_{os.getpid()}"
+        psql(f"DROP DATABASE IF EXISTS {throwaway} WITH (FORCE)")
+        psql(f"CREATE DATABASE {throwaway}")
+        env["DATABASE_URL"] = f"{PG}/{throwaway}"
     env.pop("CELERY_BROKER_URL", None)
 
     upstream_cmd = [sys.executable, "-m", "tests.storage.upstream", "--small", str(args.small),
@@ -123,7 +130,14 @@ def main() -> None:
                    FOCUS_URL_HOMOLOGACAO=focus_url, FOCUS_URL_PRODUCAO=focus_url)
         os.environ.clear()
         os.environ.update(env)
-        run(args, s3_url, bucket)
+        try:
+            run(args, s3_url, bucket)
+        finally:
+            if throwaway:
+                from django.db import connections
+
+                connections.close_all()
+                psql(f"DROP DATABASE IF EXISTS {throwaway} WITH (FORCE)")
 
 
 def run(args: argparse.Namespace, s3_url: str, bucket: str) -> None:
@@ -217,6 +231,9 @@ def run(args: argparse.Namespace, s3_url: str, bucket: str) -> None:
           f"(1.0 would mean each file held whole in memory)")
     print(f"  ratio large/small RSS growth : {large_rss.growth_mb - small_rss.growth_mb:+.1f} MB "
           f"for files {args.large_mb * 1e6 / 8000:.0f}x larger")
+    print(f"RESULT bench=archive artifacts_per_s={rate:.1f} "
+          f"large_mb_per_s={large_bytes / 1e6 / large_seconds:.1f} "
+          f"rss_growth_per_file_size={ratio:.3f}", flush=True)
 
 
 if __name__ == "__main__":

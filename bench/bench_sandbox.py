@@ -178,6 +178,8 @@ def main() -> int:
     target = 500
     verdict = "OK" if consulta >= target else "BELOW TARGET"
     print(f"simple GET: {consulta:.0f} req/s (target >= {target}): {verdict}")
+    print(f"RESULT bench=sandbox health_rps={baseline:.0f} consulta_rps={consulta:.0f} "
+          f"emissao_rps={emissao:.0f}", flush=True)
     return 0 if consulta >= target else 1
 
 

@@ -213,6 +213,8 @@ def main() -> None:
     print(f"ratio {b / a:.2f}x, difference {(b - a) * 1000:.1f} ms "
           f"({'under' if b - a < 1.0 else 'OVER'} one second)")
     print(f"total bench time {time.monotonic() - began:.0f}s")
+    print(f"RESULT bench=webhooks deliveries_per_s={throughput:.1f} "
+          f"p95_alone_ms={a * 1000:.1f} p95_beside_hanging_ms={b * 1000:.1f}", flush=True)
 
 
 if __name__ == "__main__":

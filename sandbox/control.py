@@ -301,6 +301,8 @@ def documents(app: App, req: Request) -> Response:
                     "token": doc.token,
                     "doc_type": doc.doc_type,
                     "env": doc.env,
+                    # Epoch seconds, unrounded: benchmarks time the gateway from this moment.
+                    "authorized_at": doc.authorized_at,
                     **render.consulta(app.store, doc),
                 }
             )

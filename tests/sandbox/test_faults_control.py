@@ -272,3 +272,16 @@ def test_documents_listing(acme: httpx.Client, control: httpx.Client) -> None:
     acme.post("/v2/nfe", params={"ref": "d"}, json=nfe_payload())
     docs = control.get("/documents", params={"ref": "d"}).json()["documents"]
     assert docs[0]["token"] == "acme-hom" and docs[0]["env"] == "homologacao"
+
+
+def test_documents_listing_gives_the_unrounded_authorization_time(
+    acme: httpx.Client, control: httpx.Client
+) -> None:
+    # Benchmarks time the gateway's webhook from this moment: seconds alone would not do.
+    before = time.time()
+    acme.post("/v2/nfe", params={"ref": "t"}, json=nfe_payload())
+    control.post("/process", json={})
+    doc = control.get("/documents", params={"ref": "t"}).json()["documents"][0]
+    assert doc["status"] == "autorizado"
+    assert isinstance(doc["authorized_at"], float)
+    assert before <= doc["authorized_at"] <= time.time()
