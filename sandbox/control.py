@@ -302,6 +302,9 @@ def documents(app: App, req: Request) -> Response:
                     "doc_type": doc.doc_type,
                     "env": doc.env,
                     **render.consulta(app.store, doc),
+                    # Not Focus's: what /evento registered, to count events in tests.
+                    "eventos": [{"tipo_evento": e["tipo"], "numero": e["numero"]}
+                                for e in doc.eventos],
                 }
             )
         return json_response(200, {"documents": out})
