@@ -181,3 +181,29 @@ def test_evento_waits_when_the_tokens_budget_is_spent(actor: Actor, authorized, 
     assert event.status == "autorizado" and event.sequence == 1
     assert sandbox_eventos(upstream, note) == [{"tipo_evento": TIPO, "numero": 1}]
     assert FiscalEvent.objects.filter(kind="evento").count() == 1
+
+
+def test_a_consulta_settles_an_evento_only_with_a_number_it_did_not_know(
+    authorized,  # type: ignore[no-untyped-def]
+) -> None:
+    """Focus's document lists no consulta field for these events; should Focus show the type's
+    number, a number beyond the events we already hold is this one's (and nothing else is)."""
+    from fiscal.evento import evento_landed
+
+    note = authorized("ev-9")
+
+    def make(**fields: object) -> FiscalEvent:
+        return FiscalEvent.objects.create(tenant=note.tenant, note=note, kind="evento",
+                                          payload={"tipo_evento": TIPO}, **fields)
+
+    event = make(in_doubt=True)
+    assert evento_landed(event, {}) is None
+    assert evento_landed(event, {f"numero_evento_{TIPO}": "x"}) is None
+    assert evento_landed(event, {"numero_evento_outro_tipo": 1}) is None
+    landed = evento_landed(event, {f"numero_evento_{TIPO}": 1,
+                                   f"caminho_xml_evento_{TIPO}": "/arquivos/x-pro-icms-01.xml"})
+    assert landed is not None and landed["status"] == "autorizado"
+    assert landed[f"caminho_xml_evento_{TIPO}"] == "/arquivos/x-pro-icms-01.xml"
+    make(status="autorizado", sequence=1)  # number 1 is an earlier event of ours
+    assert evento_landed(event, {f"numero_evento_{TIPO}": 1}) is None
+    assert evento_landed(event, {f"numero_evento_{TIPO}": 2}) is not None
