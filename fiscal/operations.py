@@ -162,14 +162,7 @@ def operation_request(*, api_key: ApiKey, doc_type: str, ref: str, kind: str,
     early = _precheck(spec, note)
     if early is not None:
         return early
-    if spec.kind == Kind.EVENTO:
-        with transaction.atomic():
-            pending = evento.evento_in_flight(note=note, payload=payload)
-            if pending is not None:
-                return OperationResult(pending, 202, _pending_body(pending))
-            event = _persist(note, spec, payload)
-    else:
-        event = _persist(note, spec, payload)
+    event = _persist(note, spec, payload)
     return _run(event, spec, timeout=settings.FG_OPERATION_INLINE_TIMEOUT)
 
 
@@ -219,6 +212,13 @@ def _early_refusal(note: Note, spec: Spec, status: str, code: str,
 
 def _persist(note: Note, spec: Spec, payload: dict[str, Any]) -> FiscalEvent:
     with transaction.atomic():
+        if spec.kind == Kind.EVENTO:
+            pending = evento.evento_in_flight(note=note, payload=payload)
+            if pending is not None:
+                # The same event still waits on Focus: this request does not hold its claim
+                # (a token nobody holds), so _run answers its pending body and sends nothing.
+                pending.claim_token = secrets.token_hex(16)
+                return pending
         sequence = None
         if spec.kind == Kind.CARTA_CORRECAO:
             sequence = note.fiscal_events.filter(
