@@ -140,6 +140,16 @@ class InutilizacaoFacade(SideFacadeView):
         return Response(answer.body, status=answer.status_code)
 
 
+class InutilizacaoListingFacade(FocusAPIView):
+    """GET /v2/<nfe|nfce>/inutilizacoes: the company's voided ranges, a bare JSON array."""
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, doc_type: str) -> Response:
+        return Response(inutilizacoes.inutilizacao_listing(
+            api_key=self.api_key, doc_type=doc_type, params=request.query_params
+        ))
+
+
 class ImportacaoFacade(FocusAPIView):
     """A note like any other (fiscal/emission.py): rendered as NoteEmitFacade renders."""
 

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from core.documents import is_valid_cnpj, is_valid_cpf, normalize
 from core.errors import FocusError
@@ -346,3 +348,102 @@ def inutilizacao_get(*, tenant: Tenant, environment: str, pk: int) -> Inutilizac
     # Another tenant's row (or the other environment's) is a 404: its existence is not revealed.
     return get_object_or_404(Inutilizacao.objects.select_related("empresa"), tenant=tenant,
                              environment=environment, pk=pk)
+
+
+# --- Focus's listing: GET /v2/<nfe|nfce>/inutilizacoes -----------------------------------------
+# Reference: FocusNFe/api-doc _nfe.md / _nfce.md "Consulta de XMLs de numerações inutilizadas":
+# cnpj or cpf (one required), data_recebimento_inicial / _final, numero_inicial / _final; the
+# answer is a bare array of inutilização bodies. Answered from our own records: every range the
+# tenant voided through us or Focus reported by hook, in the key's environment.
+
+LISTING_FIELDS = ("status_sefaz", "mensagem_sefaz", "cnpj", "modelo", "serie", "numero_inicial",
+                  "numero_final", "status", "caminho_xml", "protocolo_sefaz")
+_NO_DOCUMENT = 'Parâmetro "cnpj" ou "cpf" inválidos ou não informados'
+
+
+def _listing_empresa(*, tenant: Tenant, params: Any) -> Empresa:
+    """The tenant's company named by ``cnpj`` or ``cpf`` (Focus's 400 when neither is valid)."""
+    cnpj, cpf = normalize(params.get("cnpj") or ""), normalize(params.get("cpf") or "")
+    if cnpj and is_valid_cnpj(cnpj):
+        lookup = {"cnpj": cnpj}
+    elif cpf and not cnpj and is_valid_cpf(cpf):
+        lookup = {"cpf": cpf}
+    else:
+        raise FocusError("requisicao_invalida", _NO_DOCUMENT)
+    empresa = Empresa.objects.defer("token_homologacao", "token_producao").filter(
+        tenant=tenant, **lookup).first()
+    if empresa is None:
+        # Another tenant's company, or none: Focus's answer for a company the token cannot use.
+        raise FocusError("permissao_negada", "CNPJ do emitente não autorizado.", status_code=403)
+    return empresa
+
+
+def _day_bound(params: Any, name: str, *, end: bool) -> datetime | None:
+    """A ``data_recebimento_*`` bound: a date (whole local day, SEFAZ's time zone) or an ISO
+    date-time. ``end``: the first instant after the bound."""
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return None
+    moment = day = None
+    try:
+        # A bare date first: Python's fromisoformat would also read it as midnight.
+        day = parse_date(raw)
+        moment = None if day else parse_datetime(raw)
+    except ValueError:
+        pass
+    if moment is not None:
+        return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    if day is None:
+        raise _invalid(name, f'Parâmetro "{name}" inválido: informe uma data (AAAA-MM-DD)')
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start + timedelta(days=1) if end else start
+
+
+def _number_filter(params: Any, name: str) -> int | None:
+    if (params.get(name) or "").strip() == "":
+        return None
+    return _number(params, name, 1, MAX_NUMERO)
+
+
+def inutilizacao_listing(*, api_key: ApiKey, doc_type: str, params: Any) -> list[dict[str, Any]]:
+    """The voided ranges of one of the tenant's companies, as Focus lists them.
+
+    Only ranges SEFAZ voided (status ``autorizado``): a refused or unsent request voided
+    nothing, and Focus's listing is of "numerações inutilizadas". ``numero_inicial`` /
+    ``numero_final`` select the ranges that reach into [numero_inicial, numero_final] (a range
+    of one number is found by that number). One query for the company, one for the rows.
+    """
+    empresa = _listing_empresa(tenant=api_key.tenant, params=params)
+    desde = _day_bound(params, "data_recebimento_inicial", end=False)
+    ate = _day_bound(params, "data_recebimento_final", end=True)
+    inicial = _number_filter(params, "numero_inicial")
+    final = _number_filter(params, "numero_final")
+    qs = Inutilizacao.objects.filter(
+        tenant=api_key.tenant, environment=api_key.environment, empresa=empresa,
+        modelo=MODELOS[doc_type], status=InutilizacaoStatus.AUTORIZADO,
+    )
+    if desde is not None:
+        qs = qs.filter(created_at__gte=desde)
+    if ate is not None:
+        qs = qs.filter(created_at__lt=ate)
+    if inicial is not None:
+        qs = qs.filter(numero_final__gte=inicial)
+    if final is not None:
+        qs = qs.filter(numero_inicial__lte=final)
+    return [_listing_item(row, empresa) for row in qs.order_by("created_at", "id")]
+
+
+def _listing_item(row: Inutilizacao, empresa: Empresa) -> dict[str, Any]:
+    upstream = row.upstream or {}
+    has_xml = isinstance(upstream.get("caminho_xml"), str) and upstream["caminho_xml"].startswith(
+        "/")
+    item = {
+        "status_sefaz": row.status_sefaz, "mensagem_sefaz": row.mensagem_sefaz,
+        "cnpj": empresa.documento, "modelo": row.modelo, "serie": row.serie,
+        "numero_inicial": str(row.numero_inicial), "numero_final": str(row.numero_final),
+        "status": row.status,
+        # Our archive's path (storage serves it), never Focus's.
+        "caminho_xml": inutilizacao_file_path(row, "caminho_xml") if has_xml else None,
+        "protocolo_sefaz": row.protocolo,
+    }
+    return {key: item[key] for key in LISTING_FIELDS}

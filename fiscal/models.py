@@ -178,6 +178,8 @@ class FiscalEvent(models.Model):
         INSUCESSO_ENTREGA = "insucesso_entrega"
         CANCELAMENTO_INSUCESSO = "cancelamento_insucesso"
         EMAIL = "email"
+        # POST /v2/nfe/REF/evento: the generic event, its type in payload["tipo_evento"].
+        EVENTO = "evento"
 
     class Status(models.TextChoices):
         PENDING = "pendente"  # persisted, not yet answered by Focus

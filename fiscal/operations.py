@@ -1,5 +1,5 @@
 """Operations on an existing note: cancelamento, carta de correção, ator interessado, insucesso
-de entrega and its cancellation, e-mail resend.
+de entrega and its cancellation, e-mail resend, the generic event (tipo_evento).
 
 Each is a FiscalEvent written before Focus is called (DESIGN.md §5.4). Focus does them
 synchronously, so the tenant's request waits for Focus's answer, up to a deadline. Past it, or
@@ -9,7 +9,8 @@ show (ator interessado, insucesso, e-mail) is never repeated blindly: it becomes
 ``indeterminado`` and the tenant decides.
 
 Reference: focus-nfe-api-v2.txt, "Cancelamento", "Carta de Correção Eletrônica", "Ator
-Interessado", "Insucesso na Entrega", "Reenvio de email".
+Interessado", "Insucesso na Entrega", "Reenvio de email"; FocusNFe/api-doc _nfe.md "Eventos"
+(the generic event, fiscal/evento.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 
 from core.errors import FocusError
-from fiscal import inline, selectors
+from fiscal import evento, inline, selectors
 from fiscal.changes import ChangeType, FiscalChange, publish
 from fiscal.focus.client import (
     FocusClient,
@@ -63,6 +64,9 @@ class Spec:
     # Whether a read of the note can tell if the operation landed (then it may be resent).
     readable: bool
     success_change: str
+    # Whether a read that does not show the operation proves it did not land (then it is sent
+    # again); when not, it becomes indeterminado.
+    absent_when_unseen: bool = True
 
 
 def _justificativa(data: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +132,9 @@ SPECS: dict[str, Spec] = {
                                       ChangeType.OPERATION_REGISTERED),
     Kind.EMAIL: Spec(Kind.EMAIL, ("nfe", "nfce", "nfse", "nfsen"), _emails, False,
                      ChangeType.OPERATION_REGISTERED),
+    # The consulta may show it, but not showing it proves nothing (fiscal/evento.py).
+    Kind.EVENTO: Spec(Kind.EVENTO, ("nfe",), evento.evento_validate, True,
+                      ChangeType.OPERATION_REGISTERED, absent_when_unseen=False),
 }
 
 
@@ -162,6 +169,9 @@ def operation_request(*, api_key: ApiKey, doc_type: str, ref: str, kind: str,
 def _precheck(spec: Spec, note: Note) -> OperationResult | None:
     """Focus's answers for what cannot succeed, given without calling it."""
     nfse = note.doc_type in ("nfse", "nfsen")
+    if spec.kind == Kind.EVENTO:
+        evento.evento_precheck(note)
+        return None
     if spec.kind in (Kind.EMAIL,):
         if note.status not in (NoteStatus.AUTORIZADO, NoteStatus.CANCELADO):
             raise FocusError("nfe_nao_autorizada", "Nota fiscal não autorizada", status_code=422)
@@ -202,6 +212,13 @@ def _early_refusal(note: Note, spec: Spec, status: str, code: str,
 
 def _persist(note: Note, spec: Spec, payload: dict[str, Any]) -> FiscalEvent:
     with transaction.atomic():
+        if spec.kind == Kind.EVENTO:
+            pending = evento.evento_in_flight(note=note, payload=payload)
+            if pending is not None:
+                # The same event still waits on Focus: this request does not hold its claim
+                # (a token nobody holds), so _run answers its pending body and sends nothing.
+                pending.claim_token = secrets.token_hex(16)
+                return pending
         sequence = None
         if spec.kind == Kind.CARTA_CORRECAO:
             sequence = note.fiscal_events.filter(
@@ -300,6 +317,8 @@ def _settle(event: FiscalEvent, spec: Spec, *, status_code: int, body: Any,
         event.in_doubt = False
         if ok and spec.kind == Kind.CARTA_CORRECAO and body.get("numero_carta_correcao"):
             event.sequence = int(body["numero_carta_correcao"])
+        if ok and spec.kind == Kind.EVENTO:
+            event.sequence = evento.evento_sequence(body, event.payload)
         event.save()
         note_event(note, NoteEvent.Kind.OPERATION,
                    f"{spec.kind}: {upstream_status or status_code}", fiscal_event=event.pk,
@@ -369,16 +388,7 @@ def _reconcile(event: FiscalEvent, spec: Spec, token: str) -> FiscalEvent:
     """In doubt: read the note; resend only what the read proves did not land."""
     note = event.note
     if not spec.readable:
-        with transaction.atomic():
-            FiscalEvent.objects.filter(pk=event.pk, claim_token=token).update(
-                status=Status.INDETERMINADO, next_action=NextAction.NONE, next_action_at=None,
-                claim_token="", in_doubt=False,
-            )
-            note_event(note, NoteEvent.Kind.OPERATION,
-                       f"{spec.kind}: no answer from Focus and no way to read the outcome; "
-                       "not repeated automatically", fiscal_event=event.pk)
-        event.refresh_from_db()
-        return event
+        return _undetermined(event, spec, token, "no way to read the outcome")
     # A background read: it leaves the reserve of the token's requests to urgent work.
     client = _client(note, None, urgent=False)
     try:
@@ -392,6 +402,8 @@ def _reconcile(event: FiscalEvent, spec: Spec, token: str) -> FiscalEvent:
     landed = _landed(spec, event, consulta)
     if landed is not None:
         return _settle(event, spec, status_code=200, body=landed).event
+    if not spec.absent_when_unseen:
+        return _undetermined(event, spec, token, "the consulta does not show it")
     # The read proves Focus does not have it: sending it cannot make a second one.
     FiscalEvent.objects.filter(pk=event.pk, claim_token=token).update(
         in_doubt=False, next_action=NextAction.SUBMIT, next_action_at=now(),
@@ -400,8 +412,24 @@ def _reconcile(event: FiscalEvent, spec: Spec, token: str) -> FiscalEvent:
     return _run(event, spec, timeout=None).event
 
 
+def _undetermined(event: FiscalEvent, spec: Spec, token: str, why: str) -> FiscalEvent:
+    """In doubt and nothing proves either way: closed, never repeated on its own."""
+    with transaction.atomic():
+        FiscalEvent.objects.filter(pk=event.pk, claim_token=token).update(
+            status=Status.INDETERMINADO, next_action=NextAction.NONE, next_action_at=None,
+            claim_token="", in_doubt=False,
+        )
+        note_event(event.note, NoteEvent.Kind.OPERATION,
+                   f"{spec.kind}: no answer from Focus and {why}; not repeated automatically",
+                   fiscal_event=event.pk)
+    event.refresh_from_db()
+    return event
+
+
 def _landed(spec: Spec, event: FiscalEvent, consulta: dict[str, Any]) -> dict[str, Any] | None:
     """The operation's answer as the consulta shows it, or None when it did not land."""
+    if spec.kind == Kind.EVENTO:
+        return evento.evento_landed(event, consulta)
     if spec.kind == Kind.CANCELAMENTO and consulta.get("status") == NoteStatus.CANCELADO:
         protocolo = consulta.get("protocolo_cancelamento") or {}
         return {

@@ -1,7 +1,7 @@
 """Routes of the fiscal app: its native API, its part of the Focus-compatible facade (same paths
 as Focus NFe v2) and the receiver of Focus's hooks.
 
-The side endpoints come before the generic /v2/<doc>/<ref> routes, so /v2/nfe/inutilizacao,
+The side endpoints come before the generic /v2/<doc>/<ref> routes, so /v2/nfe/inutilizacao(oes),
 /v2/nfe/importacao and /v2/nfe/danfe reach their views and not the note consulta.
 """
 
@@ -26,6 +26,8 @@ urlpatterns = [
     path("focus/hooks/<int:hook_id>", hooks.focus_hook_receiver),
     # Focus's side endpoints: before the generic /v2/<doc>/<ref>.
     re_path(r"^v2/(?P<doc_type>nfe|nfce)/inutilizacao$", facade.InutilizacaoFacade.as_view()),
+    re_path(r"^v2/(?P<doc_type>nfe|nfce)/inutilizacoes$",
+            facade.InutilizacaoListingFacade.as_view()),
     path("v2/nfe/importacao", facade.ImportacaoFacade.as_view()),
     path("v2/nfe/danfe", facade.DanfePreviewFacade.as_view()),
     path("v2/lotes_rps", facade.LoteRpsCreateFacade.as_view()),

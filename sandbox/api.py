@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sandbox import emission, empresas, events, hooks
+from sandbox import emission, empresas, evento, events, hooks, inutilizacoes
 from sandbox.files import render_file
 from sandbox.wire import FocusError, Request, Response, error_response, json_response
 
@@ -75,6 +75,7 @@ _REF = r"(?P<ref>[^/]+)"
 # Fixed sub-resources come before the `/<doc>/<ref>` patterns they would otherwise match.
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("POST", re.compile(r"^/v2/(?P<doc_type>nfe|nfce)/inutilizacao$"), events.inutilizacao),
+    ("GET", re.compile(r"^/v2/(?P<doc_type>nfe|nfce)/inutilizacoes$"), inutilizacoes.listing),
     ("POST", re.compile(r"^/v2/nfe/importacao$"), events.importacao),
     ("POST", re.compile(r"^/v2/nfe/danfe$"), events.danfe_preview),
     ("POST", re.compile(rf"^/v2/{_DOC}$"), emission.emit),
@@ -88,6 +89,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         re.compile(rf"^/v2/nfe/{_REF}/insucesso_entrega$"),
         events.cancelar_insucesso_entrega,
     ),
+    ("POST", re.compile(rf"^/v2/nfe/{_REF}/evento$"), evento.register),
     ("POST", re.compile(rf"^/v2/{_DOC}/{_REF}/email$"), events.email),
     ("POST", re.compile(rf"^/v2/(?P<doc_type>nfe|nfse|nfsen)/{_REF}/hook$"), events.refire_hook),
     ("POST", re.compile(r"^/v2/lotes_rps$"), events.lote_rps_create),

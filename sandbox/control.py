@@ -304,6 +304,9 @@ def documents(app: App, req: Request) -> Response:
                     # Epoch seconds, unrounded: benchmarks time the gateway from this moment.
                     "authorized_at": doc.authorized_at,
                     **render.consulta(app.store, doc),
+                    # Not Focus's: what /evento registered, to count events in tests.
+                    "eventos": [{"tipo_evento": e["tipo"], "numero": e["numero"]}
+                                for e in doc.eventos],
                 }
             )
         return json_response(200, {"documents": out})

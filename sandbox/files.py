@@ -99,6 +99,18 @@ def render_file(store: Store, entry: dict[str, Any]) -> tuple[str, bytes] | None
         }[kind]
         detail = {k: str(v) for k, v in event.get("dados", {}).items() if v is not None}
         return XML, _xml(event_xml(doc, company, tipo, descricao, n, detail, event["protocolo"]))
+    if kind == "evento_xml":
+        ev = next((e for e in doc.eventos if e["tipo"] == entry.get("tipo") and e["numero"] == n),
+                  None)
+        if ev is None:
+            return None
+        root = event_xml(doc, company, ev["codigo"], ev["descricao"], n,
+                         {"nProt": doc.protocolo}, ev["protocolo"])
+        det = root.find("evento/infEvento/detEvento")
+        for item in ev["itens"] if det is not None else ():
+            pedido = _sub(det, "itemPedido", numItem=str(item["numero_item"]))
+            _sub(pedido, "qtdeItem", f"{item['quantidade_item']:.4f}")
+        return XML, _xml(root)
     if kind == "nfse_xml":
         return XML, _xml(nfse_xml(doc, company))
     if kind == "nfse_can_xml":

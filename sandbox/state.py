@@ -161,6 +161,8 @@ class Document:
     atores: list[dict[str, Any]] = field(default_factory=list)
     insucessos: list[dict[str, Any]] = field(default_factory=list)
     insucesso_cancelamentos: list[dict[str, Any]] = field(default_factory=list)
+    # POST /v2/nfe/REF/evento (sandbox/evento.py), each with its tipo_evento and number.
+    eventos: list[dict[str, Any]] = field(default_factory=list)
     # Contingency
     contingencia_offline: bool | None = None
     contingencia_offline_efetivada: bool | None = None

@@ -57,8 +57,10 @@ CONTENT_TYPES = {"xml": "application/xml", "pdf": "application/pdf", "html": "te
 
 # Numbered events: ".../<chave>-cce-02.xml", ".../cartas_correcao/2.pdf", "...-ato-01.xml".
 _SEQUENCE = re.compile(r"(?:-[a-z]+-|/cartas_correcao/)(\d{1,3})\.(?:xml|pdf)$")
+# The generic event's files are named by their type: xml_evento_<tipo_evento>.
+_EVENTO_PREFIX = "xml_evento_"
 _NUMBERED = {
-    ArtifactKind.CCE_XML, ArtifactKind.CCE_PDF, ArtifactKind.ATOR_XML,
+    ArtifactKind.CCE_XML, ArtifactKind.CCE_PDF, ArtifactKind.ATOR_XML, ArtifactKind.EVENTO_XML,
     ArtifactKind.INSUCESSO_XML, ArtifactKind.INSUCESSO_CANCEL_XML,
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -129,6 +131,8 @@ def kind_of(field: str, doc_type: str, path: str) -> str:
         if doc_type == "nfce" or path.endswith(".html"):
             return ArtifactKind.DANFCE_HTML
         return ArtifactKind.DANFE_PDF
+    if field not in _FIELD_KINDS and field.startswith(_EVENTO_PREFIX):
+        return ArtifactKind.EVENTO_XML
     return _FIELD_KINDS.get(field, ArtifactKind.OTHER)
 
 
@@ -183,6 +187,8 @@ def artifact_key(
     sequence: int | None,
 ) -> str:
     stem = _STEMS.get(kind) or safe_segment(field)
+    if kind == ArtifactKind.EVENTO_XML:
+        stem = "evento-" + safe_segment(field.removeprefix(_EVENTO_PREFIX))
     if sequence is not None:
         stem = f"{stem}-{sequence:02d}"
     return "/".join([

@@ -30,6 +30,8 @@ class ArtifactKind(models.TextChoices):
     # caminho_xml_cancelamento_insucesso_entrega
     INSUCESSO_CANCEL_XML = "insucesso_cancel_xml", "Insucesso cancellation XML"
     INUTILIZACAO_XML = "inutilizacao_xml", "Inutilização XML"  # caminho_xml of an inutilização
+    # caminho_xml_evento_<tipo> of the generic event (POST /v2/nfe/REF/evento)
+    EVENTO_XML = "evento_xml", "Evento XML"
     OTHER = "other", "Other file"  # a caminho_* this gateway does not know yet: kept all the same
 
 

@@ -182,6 +182,8 @@ NOTE_OPERATIONS: dict[str, tuple[str, str]] = {
     "insucesso_entrega": ("POST", "insucesso_entrega"),
     "cancelamento_insucesso": ("DELETE", "insucesso_entrega"),
     "email": ("POST", "email"),
+    # Reference: FocusNFe/api-doc _nfe.md "Eventos" (tipo_evento in the body).
+    "evento": ("POST", "evento"),
 }
 
 BeforeSend = Callable[[], bool]
