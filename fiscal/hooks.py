@@ -24,6 +24,7 @@ from fiscal.focus.client import FocusClient, FocusNotFound, FocusUpstreamError
 from fiscal.models import (
     ALLOWED_TRANSITIONS,
     FINAL_STATUSES,
+    FiscalEvent,
     FocusHook,
     NextAction,
     Note,
@@ -212,11 +213,21 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
             return note
         # Only a change the note could make is worth a read: statuses never go backwards, so
         # "autorizado" for a cancelled note (or an unknown word) is not asked about.
-        news = status in ALLOWED_TRANSITIONS.get(note.status, ()) or still_pending(note)
-        note_event(note, NoteEvent.Kind.HOOK_RECEIVED,
-                   f"Focus hook {hook.event}: " + (
-                       f"says {status} of a {note.status} note, not applied; confirming with a "
-                       "read of Focus" if news else "nothing new"),
+        # Our own cancel in flight: Focus's hook of it can outrun the answer to our DELETE.
+        # That answer (or the operation's own read if it is lost) settles the note; a read
+        # now would only spend the budget.
+        ours = status == NoteStatus.CANCELADO and note.fiscal_events.filter(
+            kind=FiscalEvent.Kind.CANCELAMENTO, status=FiscalEvent.Status.PENDING).exists()
+        news = not ours and (
+            status in ALLOWED_TRANSITIONS.get(note.status, ()) or still_pending(note))
+        if ours:
+            said = f"says {status} of a {note.status} note: our cancel in flight settles it"
+        elif news:
+            said = (f"says {status} of a {note.status} note, not applied; confirming with a "
+                    "read of Focus")
+        else:
+            said = "nothing new"
+        note_event(note, NoteEvent.Kind.HOOK_RECEIVED, f"Focus hook {hook.event}: {said}",
                    status=status)
     if news:
         note_request_sync(note=note, reason=f"confirm what a hook said ({status})")

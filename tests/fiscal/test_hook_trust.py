@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from fiscal import steps
 from fiscal.hooks import empresa_sync_hooks
-from fiscal.models import FocusHook, NextAction, Note, NoteEvent, NoteStatus
+from fiscal.models import FiscalEvent, FocusHook, NextAction, Note, NoteEvent, NoteStatus
 from tenants.models import Empresa
 from tenants.services import empresa_update
 from tests.conftest import OTHER_CNPJ, VALID_CNPJ, Actor
@@ -250,6 +250,25 @@ def test_our_own_cancel_and_its_hook_publish_once_and_read_nothing(
     assert not note.events.filter(kind=NoteEvent.Kind.OPERATOR).exists()
     assert note.sync_attempts == 0
     assert Event.objects.filter(note=note, type="note.cancelled").count() == 1
+
+
+def test_the_hook_of_our_own_cancel_outrunning_its_answer_asks_focus_nothing(
+    actor: Actor, hooked: list[FocusHook], upstream: Upstream
+) -> None:
+    """Under load Focus's hook of a cancel can arrive before the answer to our DELETE."""
+    note = settled_by_hook(actor, upstream, "trust-13")
+    FiscalEvent.objects.create(tenant=note.tenant, note=note,
+                               kind=FiscalEvent.Kind.CANCELAMENTO,
+                               payload={"justificativa": JUSTIFICATIVA})  # in flight: pendente
+    before = note.next_action
+    assert forge(stolen_nfe_hook(upstream),
+                 {"ref": note.upstream_ref, "status": "cancelado"}).status_code == 200
+    note.refresh_from_db()
+    assert note.status == NoteStatus.AUTORIZADO  # the cancel's own answer settles it
+    assert note.next_action == before
+    assert not note.events.filter(kind=NoteEvent.Kind.OPERATOR).exists()
+    assert note.events.filter(kind=NoteEvent.Kind.HOOK_RECEIVED,
+                              message__contains="our cancel in flight").exists()
 
 
 def test_a_hook_moving_a_cancelled_note_backwards_asks_focus_nothing(
