@@ -253,9 +253,7 @@ def efetivar(app: App, doc: Document) -> bool:
     pending = doc.outcome.pop("_pending_attempt", None)
     if pending:
         doc.tentativa_anterior = _cancelled_attempt(app, doc, company, pending, now)
-        counter = store.counter(doc.token, doc.doc_type, doc.ref)
-        counter.documents_created += 1
-        counter.contingency_documents += 1
+        _count_second_document(store, doc)
     _notify(app, doc, company, "nfce_contingencia")
     return True
 
@@ -264,16 +262,10 @@ def _nfce_timeout_correction(app: App, doc: Document, company: Company) -> None:
     """SEFAZ timed out yet authorized the first attempt; Focus issued the next number and
     cancels the first when it learns of it (reported in `tentativas_anteriores`)."""
     store = app.store
-    serie = _serie(doc)
-    first = store.next_number(company, doc.env, "65", serie)
-    store.take_number(company, doc.env, "65", serie, first)
-    chave = _chave(doc, company, serie, first, TP_EMIS_NORMAL, attempt="timeout-original")
-    pending = {"numero": first, "serie": serie, "chave": chave, "tp_emis": TP_EMIS_NORMAL}
+    pending = _original_attempt(store, doc, company, label="timeout-original")
     _authorize(app, doc, company, tp_emis=TP_EMIS_NORMAL)
     doc.tentativas_anteriores = [_cancelled_attempt(app, doc, company, pending, store.clock.now())]
-    counter = store.counter(doc.token, doc.doc_type, doc.ref)
-    counter.documents_created += 1
-    counter.contingency_documents += 1
+    _count_second_document(store, doc)
     _notify(app, doc, company, "nfce_correcao_timeout")
 
 
@@ -378,14 +370,27 @@ def _nfe_contingency_resend(app: App, doc: Document, company: Company) -> None:
     """SEFAZ went silent mid-emission: Focus re-sends in SVC contingency with the next number
     and cancels the earlier attempt once it turns out authorized (a numbering gap)."""
     store = app.store
-    serie = _serie(doc)
-    first = store.next_number(company, doc.env, "55", serie)
-    store.take_number(company, doc.env, "55", serie, first)
-    chave = _chave(doc, company, serie, first, TP_EMIS_NORMAL, attempt="resend-original")
-    attempt = {"numero": first, "serie": serie, "chave": chave, "tp_emis": TP_EMIS_NORMAL}
+    attempt = _original_attempt(store, doc, company, label="resend-original")
     tp_emis = "7" if company.uf in SVC_RS_UFS else "6"
     _authorize(app, doc, company, tp_emis=tp_emis)
     doc.tentativa_anterior = _cancelled_attempt(app, doc, company, attempt, store.clock.now())
+    _count_second_document(store, doc)
+
+
+def _original_attempt(
+    store: Store, doc: Document, company: Company, *, label: str
+) -> dict[str, Any]:
+    """Take the number of a first, normal-emission attempt that SEFAZ authorized unseen: the
+    document goes out again under the next number and this attempt is cancelled later."""
+    serie, modelo = _serie(doc), MODELO[doc.doc_type]
+    numero = store.next_number(company, doc.env, modelo, serie)
+    store.take_number(company, doc.env, modelo, serie, numero)
+    chave = _chave(doc, company, serie, numero, TP_EMIS_NORMAL, attempt=label)
+    return {"numero": numero, "serie": serie, "chave": chave, "tp_emis": TP_EMIS_NORMAL}
+
+
+def _count_second_document(store: Store, doc: Document) -> None:
+    """A contingency made SEFAZ hold two documents for one ref: both count as created."""
     counter = store.counter(doc.token, doc.doc_type, doc.ref)
     counter.documents_created += 1
     counter.contingency_documents += 1
