@@ -545,9 +545,9 @@ def register(store: Store, path: str, kind: str, doc: Document, **extra: Any) ->
     store.files[path] = {"kind": kind, "doc": list(doc.key), **extra}
 
 
-def _notify(app: App, doc: Document, company: Company, event: str) -> None:
+def _notify(app: App, doc: Document, company: Company, event: str) -> int:
     payload = render.consulta(app.store, doc)
-    app.hooks.notify(
+    return app.hooks.notify(
         doc_token=doc.token,
         company=company,
         event=event,
@@ -561,16 +561,7 @@ def notify(app: App, doc: Document, event: str | None = None) -> int:
     company = app.store.companies.get(doc.company_id)
     if company is None:
         return 0
-    payload = render.consulta(app.store, doc)
-    event = event or doc.doc_type
-    return app.hooks.notify(
-        doc_token=doc.token,
-        company=company,
-        event=event,
-        payload=payload,
-        ref=doc.ref,
-        doc_type=doc.doc_type,
-    )
+    return _notify(app, doc, company, event or doc.doc_type)
 
 
 # -- consulta -------------------------------------------------------------------------------
