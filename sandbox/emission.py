@@ -219,16 +219,9 @@ def _nfce_automatic_offline(app: App, doc: Document, company: Company) -> None:
     """SEFAZ did not answer: the first attempt's fate is unknown, so Focus issues the next
     number in offline contingency (tpEmis 9) and makes it effective later."""
     store = app.store
-    serie = _serie(doc)
-    first = store.next_number(company, doc.env, "65", serie)
-    store.take_number(company, doc.env, "65", serie, first)
-    chave = _chave(doc, company, serie, first, TP_EMIS_NORMAL, attempt="offline-original")
-    doc.outcome["_pending_attempt"] = {
-        "numero": first,
-        "serie": serie,
-        "chave": chave,
-        "tp_emis": TP_EMIS_NORMAL,
-    }
+    doc.outcome["_pending_attempt"] = _original_attempt(
+        store, doc, company, label="offline-original"
+    )
     doc.contingencia_offline = True
     doc.contingencia_offline_efetivada = False
     _authorize(app, doc, company, tp_emis=TP_EMIS_OFFLINE_NFCE, with_protocol=False)
@@ -380,8 +373,9 @@ def _nfe_contingency_resend(app: App, doc: Document, company: Company) -> None:
 def _original_attempt(
     store: Store, doc: Document, company: Company, *, label: str
 ) -> dict[str, Any]:
-    """Take the number of a first, normal-emission attempt that SEFAZ authorized unseen: the
-    document goes out again under the next number and this attempt is cancelled later."""
+    """Take the number of a first, normal-emission attempt whose answer never came (SEFAZ may
+    have authorized it): the document goes out again under the next number, and this attempt
+    is cancelled once it turns out authorized."""
     serie, modelo = _serie(doc), MODELO[doc.doc_type]
     numero = store.next_number(company, doc.env, modelo, serie)
     store.take_number(company, doc.env, modelo, serie, numero)
