@@ -302,6 +302,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+
+def beat_entry(
+    task: str, *, every: float, queue: str | None = None, expires: int | None = None
+) -> dict[str, object]:
+    """A CELERY_BEAT_SCHEDULE entry: ``task`` every ``every`` seconds, sent to ``queue``; a
+    tick no worker took within ``expires`` seconds is dropped (the next one does the same)."""
+    options: dict[str, object] = {}
+    if queue is not None:
+        options["queue"] = queue
+    if expires is not None:
+        options["expires"] = expires
+    return {"task": task, "schedule": every, **({"options": options} if options else {})}
+
 # --- archive storage
 FG_STORAGE_BACKEND = env("FG_STORAGE_BACKEND", "s3" if SERVICES_MODE else "filesystem")
 FG_ARCHIVE_DIR = Path(env("FG_ARCHIVE_DIR") or VAR_DIR / "archive")
@@ -341,16 +354,14 @@ FG_ARCHIVE_RETRY_MAX = env_int("FG_ARCHIVE_RETRY_MAX", 6 * 3600)
 FG_ARCHIVE_DISPATCH_BATCH = env_int("FG_ARCHIVE_DISPATCH_BATCH", 200)
 # Archived files re-read and re-hashed per verification run (least recently verified first).
 FG_ARCHIVE_VERIFY_SAMPLE = env_int("FG_ARCHIVE_VERIFY_SAMPLE", 50)
-CELERY_BEAT_SCHEDULE["archive-dispatch"] = {
-    "task": "storage.tasks.archive_dispatch",
-    "schedule": env_float("FG_ARCHIVE_DISPATCH_INTERVAL", 2.0),
-    "options": {"queue": "archive", "expires": 10},
-}
-CELERY_BEAT_SCHEDULE["archive-verify-sample"] = {
-    "task": "storage.tasks.archive_verify_sample",
-    "schedule": env_float("FG_ARCHIVE_VERIFY_INTERVAL", 3600.0),
-    "options": {"queue": "archive", "expires": 600},
-}
+CELERY_BEAT_SCHEDULE["archive-dispatch"] = beat_entry(
+    "storage.tasks.archive_dispatch", every=env_float("FG_ARCHIVE_DISPATCH_INTERVAL", 2.0),
+    queue="archive", expires=10,
+)
+CELERY_BEAT_SCHEDULE["archive-verify-sample"] = beat_entry(
+    "storage.tasks.archive_verify_sample", every=env_float("FG_ARCHIVE_VERIFY_INTERVAL", 3600.0),
+    queue="archive", expires=600,
+)
 
 # --- Focus NFe upstream (the bundled sandbox by default)
 FG_SANDBOX_URL = env("FG_SANDBOX_URL", "http://127.0.0.1:8765")
@@ -417,12 +428,12 @@ else:
                     "LOCATION": str(VAR_DIR / "cache")}
     }
 
-CELERY_BEAT_SCHEDULE["dispatch-notes"] = {
-    "task": "fiscal.tasks.dispatch_notes", "schedule": 1.0, "options": {"expires": 5},
-}
-CELERY_BEAT_SCHEDULE["reconcile-focus-hooks"] = {
-    "task": "fiscal.tasks.reconcile_focus_hooks", "schedule": 3600.0,
-}
+CELERY_BEAT_SCHEDULE["dispatch-notes"] = beat_entry(
+    "fiscal.tasks.dispatch_notes", every=1.0, expires=5
+)
+CELERY_BEAT_SCHEDULE["reconcile-focus-hooks"] = beat_entry(
+    "fiscal.tasks.reconcile_focus_hooks", every=3600.0
+)
 
 # --- fiscal changes (fiscal/changes.py): who hears of every note state change, in the same
 # transaction. Each entry is "module.function" taking a FiscalChange.
@@ -469,19 +480,17 @@ FG_WEBHOOKS_DISABLE_AFTER_HOURS = env_float("FG_WEBHOOKS_DISABLE_AFTER_HOURS", 1
 FG_WEBHOOKS_ROTATION_OVERLAP_HOURS = env_float("FG_WEBHOOKS_ROTATION_OVERLAP_HOURS", 24.0)
 # Bytes of a receiver's answer kept on the attempt.
 FG_WEBHOOKS_RESPONSE_MAX_BYTES = env_int("FG_WEBHOOKS_RESPONSE_MAX_BYTES", 2048)
-CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
-    "task": "webhooks.tasks.dispatch_deliveries",
-    "schedule": env_float("FG_WEBHOOKS_DISPATCH_INTERVAL", 1.0),
-    # A tick nobody ran in time is dropped: the next one finds the same rows.
-    "options": {"queue": "webhooks", "expires": 10},
-}
+# A tick nobody ran in time is dropped: the next one finds the same rows.
+CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = beat_entry(
+    "webhooks.tasks.dispatch_deliveries", every=env_float("FG_WEBHOOKS_DISPATCH_INTERVAL", 1.0),
+    queue="webhooks", expires=10,
+)
 # Certificate expiry warnings (webhooks.certificates): idempotent, so any interval works;
 # hourly means a warning is at most an hour late.
-CELERY_BEAT_SCHEDULE["certificate-notices"] = {
-    "task": "webhooks.tasks.certificate_notices",
-    "schedule": env_float("FG_CERTIFICATE_NOTICES_INTERVAL", 3600.0),
-    "options": {"queue": "webhooks", "expires": 600},
-}
+CELERY_BEAT_SCHEDULE["certificate-notices"] = beat_entry(
+    "webhooks.tasks.certificate_notices",
+    every=env_float("FG_CERTIFICATE_NOTICES_INTERVAL", 3600.0), queue="webhooks", expires=600,
+)
 
 # --- monthly partitions of the append-only tables (core/partitions.py; Postgres only)
 # Delivery attempts older than this are dropped a month at a time (the delivery row stays).
@@ -502,11 +511,10 @@ FG_PARTITIONED_TABLES: dict[str, dict[str, object]] = {
                          "retention_days": FG_DELIVERY_ATTEMPT_RETENTION_DAYS,
                          "drop_detached": True},
 }
-CELERY_BEAT_SCHEDULE["partitions-maintain"] = {
-    "task": "core.tasks.partitions_maintain",
-    "schedule": env_float("FG_PARTITION_MAINTAIN_INTERVAL", 3600.0),
-    "options": {"expires": 600},
-}
+CELERY_BEAT_SCHEDULE["partitions-maintain"] = beat_entry(
+    "core.tasks.partitions_maintain", every=env_float("FG_PARTITION_MAINTAIN_INTERVAL", 3600.0),
+    expires=600,
+)
 
 # Route /bench/baseline (bench/bench_accept.py's baseline). Never in production.
 FG_BENCH_ENDPOINTS = env_bool("FG_BENCH_ENDPOINTS", default=False)

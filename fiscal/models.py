@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.crypto import EncryptedTextField
+from core.models import TimestampedModel
 from tenants.models import DocType, Empresa, Environment, Tenant
 
 
@@ -59,7 +60,7 @@ class NextAction(models.TextChoices):
     SYNC = "sync", "sync"
 
 
-class Note(models.Model):
+class Note(TimestampedModel):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="notes")
     empresa = models.ForeignKey(Empresa, on_delete=models.PROTECT, related_name="notes")
     environment = models.CharField(max_length=12, choices=Environment.choices)
@@ -109,8 +110,6 @@ class Note(models.Model):
     last_error = models.TextField(blank=True)
     stuck_at = models.DateTimeField(null=True, blank=True)
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     authorized_at = models.DateTimeField(null=True, blank=True)
@@ -168,7 +167,7 @@ class NoteEvent(models.Model):
         return f"{self.kind} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
-class FiscalEvent(models.Model):
+class FiscalEvent(TimestampedModel):
     """An operation on an existing note (cancel, CCe, ...), persisted before the upstream call."""
 
     class Kind(models.TextChoices):
@@ -207,8 +206,6 @@ class FiscalEvent(models.Model):
     in_doubt = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]
@@ -237,7 +234,7 @@ class InutilizacaoStatus(models.TextChoices):
     ERRO = "erro"
 
 
-class Inutilizacao(models.Model):
+class Inutilizacao(TimestampedModel):
     """A voided number range, asked by the tenant or reported by Focus."""
 
     class Source(models.TextChoices):
@@ -262,8 +259,6 @@ class Inutilizacao(models.Model):
     mensagem_sefaz = models.TextField(blank=True)
     protocolo = models.CharField(max_length=30, blank=True)
     upstream = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]

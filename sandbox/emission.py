@@ -219,16 +219,9 @@ def _nfce_automatic_offline(app: App, doc: Document, company: Company) -> None:
     """SEFAZ did not answer: the first attempt's fate is unknown, so Focus issues the next
     number in offline contingency (tpEmis 9) and makes it effective later."""
     store = app.store
-    serie = _serie(doc)
-    first = store.next_number(company, doc.env, "65", serie)
-    store.take_number(company, doc.env, "65", serie, first)
-    chave = _chave(doc, company, serie, first, TP_EMIS_NORMAL, attempt="offline-original")
-    doc.outcome["_pending_attempt"] = {
-        "numero": first,
-        "serie": serie,
-        "chave": chave,
-        "tp_emis": TP_EMIS_NORMAL,
-    }
+    doc.outcome["_pending_attempt"] = _original_attempt(
+        store, doc, company, label="offline-original"
+    )
     doc.contingencia_offline = True
     doc.contingencia_offline_efetivada = False
     _authorize(app, doc, company, tp_emis=TP_EMIS_OFFLINE_NFCE, with_protocol=False)
@@ -253,9 +246,7 @@ def efetivar(app: App, doc: Document) -> bool:
     pending = doc.outcome.pop("_pending_attempt", None)
     if pending:
         doc.tentativa_anterior = _cancelled_attempt(app, doc, company, pending, now)
-        counter = store.counter(doc.token, doc.doc_type, doc.ref)
-        counter.documents_created += 1
-        counter.contingency_documents += 1
+        _count_second_document(store, doc)
     _notify(app, doc, company, "nfce_contingencia")
     return True
 
@@ -264,16 +255,10 @@ def _nfce_timeout_correction(app: App, doc: Document, company: Company) -> None:
     """SEFAZ timed out yet authorized the first attempt; Focus issued the next number and
     cancels the first when it learns of it (reported in `tentativas_anteriores`)."""
     store = app.store
-    serie = _serie(doc)
-    first = store.next_number(company, doc.env, "65", serie)
-    store.take_number(company, doc.env, "65", serie, first)
-    chave = _chave(doc, company, serie, first, TP_EMIS_NORMAL, attempt="timeout-original")
-    pending = {"numero": first, "serie": serie, "chave": chave, "tp_emis": TP_EMIS_NORMAL}
+    pending = _original_attempt(store, doc, company, label="timeout-original")
     _authorize(app, doc, company, tp_emis=TP_EMIS_NORMAL)
     doc.tentativas_anteriores = [_cancelled_attempt(app, doc, company, pending, store.clock.now())]
-    counter = store.counter(doc.token, doc.doc_type, doc.ref)
-    counter.documents_created += 1
-    counter.contingency_documents += 1
+    _count_second_document(store, doc)
     _notify(app, doc, company, "nfce_correcao_timeout")
 
 
@@ -378,14 +363,28 @@ def _nfe_contingency_resend(app: App, doc: Document, company: Company) -> None:
     """SEFAZ went silent mid-emission: Focus re-sends in SVC contingency with the next number
     and cancels the earlier attempt once it turns out authorized (a numbering gap)."""
     store = app.store
-    serie = _serie(doc)
-    first = store.next_number(company, doc.env, "55", serie)
-    store.take_number(company, doc.env, "55", serie, first)
-    chave = _chave(doc, company, serie, first, TP_EMIS_NORMAL, attempt="resend-original")
-    attempt = {"numero": first, "serie": serie, "chave": chave, "tp_emis": TP_EMIS_NORMAL}
+    attempt = _original_attempt(store, doc, company, label="resend-original")
     tp_emis = "7" if company.uf in SVC_RS_UFS else "6"
     _authorize(app, doc, company, tp_emis=tp_emis)
     doc.tentativa_anterior = _cancelled_attempt(app, doc, company, attempt, store.clock.now())
+    _count_second_document(store, doc)
+
+
+def _original_attempt(
+    store: Store, doc: Document, company: Company, *, label: str
+) -> dict[str, Any]:
+    """Take the number of a first, normal-emission attempt whose answer never came (SEFAZ may
+    have authorized it): the document goes out again under the next number, and this attempt
+    is cancelled once it turns out authorized."""
+    serie, modelo = _serie(doc), MODELO[doc.doc_type]
+    numero = store.next_number(company, doc.env, modelo, serie)
+    store.take_number(company, doc.env, modelo, serie, numero)
+    chave = _chave(doc, company, serie, numero, TP_EMIS_NORMAL, attempt=label)
+    return {"numero": numero, "serie": serie, "chave": chave, "tp_emis": TP_EMIS_NORMAL}
+
+
+def _count_second_document(store: Store, doc: Document) -> None:
+    """A contingency made SEFAZ hold two documents for one ref: both count as created."""
     counter = store.counter(doc.token, doc.doc_type, doc.ref)
     counter.documents_created += 1
     counter.contingency_documents += 1
@@ -540,9 +539,9 @@ def register(store: Store, path: str, kind: str, doc: Document, **extra: Any) ->
     store.files[path] = {"kind": kind, "doc": list(doc.key), **extra}
 
 
-def _notify(app: App, doc: Document, company: Company, event: str) -> None:
+def _notify(app: App, doc: Document, company: Company, event: str) -> int:
     payload = render.consulta(app.store, doc)
-    app.hooks.notify(
+    return app.hooks.notify(
         doc_token=doc.token,
         company=company,
         event=event,
@@ -556,16 +555,7 @@ def notify(app: App, doc: Document, event: str | None = None) -> int:
     company = app.store.companies.get(doc.company_id)
     if company is None:
         return 0
-    payload = render.consulta(app.store, doc)
-    event = event or doc.doc_type
-    return app.hooks.notify(
-        doc_token=doc.token,
-        company=company,
-        event=event,
-        payload=payload,
-        ref=doc.ref,
-        doc_type=doc.doc_type,
-    )
+    return _notify(app, doc, company, event or doc.doc_type)
 
 
 # -- consulta -------------------------------------------------------------------------------

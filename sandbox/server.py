@@ -57,24 +57,6 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 300
     server: _Server
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_HEAD(self) -> None:
-        self._handle()
-
     def setup(self) -> None:
         super().setup()
         self.server.track(self.connection, add=True)
@@ -152,6 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._apply_fault(fault, response)
             return
         self._send(response)
+
+    # Every method goes through the one dispatcher (BaseHTTPRequestHandler looks up do_<METHOD>).
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 
     def _count_post(self, req: Request) -> None:
         """Every emission POST received is counted, whatever happens to it next."""
@@ -326,12 +311,17 @@ class SandboxServer:
             raise RuntimeError("server not started")
         return int(self._httpd.server_address[1])
 
-    def start(self) -> SandboxServer:
+    def _bind(self) -> _Server:
+        """Listen on the address and start the app's background work; serving is the caller's."""
         self._httpd = _Server(self._address, self.app, verbose=self._verbose)
         self.app.store.base_url = self._httpd.base_url
         self.app.start()
+        return self._httpd
+
+    def start(self) -> SandboxServer:
+        httpd = self._bind()
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
+            target=httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
             name="sandbox-http",
             daemon=True,
@@ -341,13 +331,11 @@ class SandboxServer:
 
     def serve_forever(self, ready: Callable[[str], None] | None = None) -> None:
         """Run in the foreground until interrupted (the CLI); `ready` gets the bound URL."""
-        self._httpd = _Server(self._address, self.app, verbose=self._verbose)
-        self.app.store.base_url = self._httpd.base_url
-        self.app.start()
+        httpd = self._bind()
         if ready is not None:
-            ready(self._httpd.base_url)
+            ready(httpd.base_url)
         try:
-            self._httpd.serve_forever(poll_interval=0.2)
+            httpd.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
             pass
         finally:

@@ -75,6 +75,18 @@ class StoredObject:
     legal_hold: bool
 
 
+@dataclass(frozen=True)
+class Upload:
+    """What a ``put`` announces about the bytes it is about to store."""
+
+    key: str
+    sha256: str  # hex
+    size: int
+    content_type: str
+    retain_until: datetime
+    legal_hold: bool
+
+
 def _b64(sha256_hex: str) -> str:
     return base64.b64encode(bytes.fromhex(sha256_hex)).decode()
 
@@ -88,7 +100,6 @@ class ArchiveBackend(ABC):
 
     name = ""
 
-    @abstractmethod
     def put(
         self,
         *,
@@ -101,6 +112,15 @@ class ArchiveBackend(ABC):
         legal_hold: bool = False,
     ) -> StoredObject:
         """Store ``source`` under ``key`` once. Raises ObjectExists, ChecksumMismatch."""
+        upload = Upload(
+            key=key, sha256=sha256, size=size, content_type=content_type,
+            retain_until=retain_until, legal_hold=legal_hold,
+        )
+        return self._put(source, upload)
+
+    @abstractmethod
+    def _put(self, source: IO[bytes], upload: Upload) -> StoredObject:
+        """``put`` once its keywords are gathered: the backends share one signature."""
 
     @abstractmethod
     def head(self, key: str, version_id: str = "") -> StoredObject | None:
@@ -153,17 +173,8 @@ class FilesystemBackend(ArchiveBackend):
             key.rsplit("/", 1)[-1] + ".json"
         )
 
-    def put(
-        self,
-        *,
-        key: str,
-        source: IO[bytes],
-        sha256: str,
-        size: int,
-        content_type: str,
-        retain_until: datetime,
-        legal_hold: bool = False,
-    ) -> StoredObject:
+    def _put(self, source: IO[bytes], upload: Upload) -> StoredObject:
+        key = upload.key
         target = self._path(key)
         if target.exists():
             raise ObjectExists(key)
@@ -183,10 +194,10 @@ class FilesystemBackend(ArchiveBackend):
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            if digest.hexdigest() != sha256 or written != size:
+            if digest.hexdigest() != upload.sha256 or written != upload.size:
                 raise ChecksumMismatch(
                     f"{key}: got sha256 {digest.hexdigest()} / {written} bytes, "
-                    f"expected {sha256} / {size}"
+                    f"expected {upload.sha256} / {upload.size}"
                 )
             tmp.chmod(0o444)
             try:
@@ -199,13 +210,13 @@ class FilesystemBackend(ArchiveBackend):
         finally:
             tmp.unlink(missing_ok=True)
         meta = {
-            "sha256": sha256, "size": size, "content_type": content_type,
-            "retain_until": retain_until.astimezone(UTC).isoformat(),
-            "retention_mode": settings.FG_RETENTION_MODE, "legal_hold": legal_hold,
+            "sha256": upload.sha256, "size": upload.size, "content_type": upload.content_type,
+            "retain_until": upload.retain_until.astimezone(UTC).isoformat(),
+            "retention_mode": settings.FG_RETENTION_MODE, "legal_hold": upload.legal_hold,
             "stored_at": timezone.now().astimezone(UTC).isoformat(),
         }
         self._write_meta(key, meta)
-        return self._stored(key, meta, size)
+        return self._stored(key, meta, upload.size)
 
     def _write_meta(self, key: str, meta: dict[str, Any]) -> None:
         path = self._meta_path(key)
@@ -381,42 +392,32 @@ class S3Backend(ArchiveBackend):
     def retention_enforced(self) -> bool:
         return self._object_lock()
 
-    def put(
-        self,
-        *,
-        key: str,
-        source: IO[bytes],
-        sha256: str,
-        size: int,
-        content_type: str,
-        retain_until: datetime,
-        legal_hold: bool = False,
-    ) -> StoredObject:
-        checksum = _b64(sha256)
+    def _put(self, source: IO[bytes], upload: Upload) -> StoredObject:
+        checksum = _b64(upload.sha256)
         params: dict[str, Any] = {
-            "Key": key,
+            "Key": upload.key,
             "Body": source,
-            "ContentLength": size,
-            "ContentType": content_type,
+            "ContentLength": upload.size,
+            "ContentType": upload.content_type,
             "ChecksumAlgorithm": "SHA256",
             "ChecksumSHA256": checksum,
             # Create-only: S3 answers 412 if the key exists (a second write never replaces).
             "IfNoneMatch": "*",
-            "Metadata": {"sha256": sha256},
+            "Metadata": {"sha256": upload.sha256},
         }
         if self._object_lock():
             params["ObjectLockMode"] = self.retention_mode
-            params["ObjectLockRetainUntilDate"] = retain_until
-            params["ObjectLockLegalHoldStatus"] = "ON" if legal_hold else "OFF"
+            params["ObjectLockRetainUntilDate"] = upload.retain_until
+            params["ObjectLockLegalHoldStatus"] = "ON" if upload.legal_hold else "OFF"
         answer = self._call("put_object", **params)
         # S3 checks the checksum itself (BadDigest); the echo proves it was the one we sent.
         if answer.get("ChecksumSHA256") and answer["ChecksumSHA256"] != checksum:
-            raise ChecksumMismatch(f"{key}: S3 stored checksum {answer['ChecksumSHA256']}")
+            raise ChecksumMismatch(f"{upload.key}: S3 stored checksum {answer['ChecksumSHA256']}")
         return StoredObject(
-            key=key, sha256=sha256, size=size, version_id=answer.get("VersionId") or "",
-            content_type=content_type,
-            retain_until=retain_until if "ObjectLockMode" in params else None,
-            retention_mode=params.get("ObjectLockMode", ""), legal_hold=legal_hold,
+            key=upload.key, sha256=upload.sha256, size=upload.size,
+            version_id=answer.get("VersionId") or "", content_type=upload.content_type,
+            retain_until=upload.retain_until if "ObjectLockMode" in params else None,
+            retention_mode=params.get("ObjectLockMode", ""), legal_hold=upload.legal_hold,
         )
 
     def _version(self, version_id: str) -> dict[str, str]:

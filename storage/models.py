@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from core.models import TimestampedModel
 from fiscal.models import FiscalEvent, Inutilizacao, Note
 from tenants.models import Empresa, Environment, Tenant
 
@@ -49,7 +50,7 @@ class Verification(models.TextChoices):
     MISSING = "missing", "missing"  # the object (version) is not in the archive
 
 
-class Artifact(models.Model):
+class Artifact(TimestampedModel):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="artifacts")
     empresa = models.ForeignKey(Empresa, on_delete=models.PROTECT, related_name="artifacts")
     # Owner: the note (every file but an inutilização's), and the operation that produced it.
@@ -102,9 +103,6 @@ class Artifact(models.Model):
     )
     verified_at = models.DateTimeField(null=True, blank=True)
     verification_error = models.TextField(blank=True)
-
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]

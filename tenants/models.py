@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.constraints import PostgresExclusionConstraint
 from core.crypto import EncryptedTextField, secret_fingerprint
 from core.documents import UF_IBGE
+from core.models import TimestampedModel
 
 
 class Environment(models.TextChoices):
@@ -90,7 +91,7 @@ class DocType(models.TextChoices):
     NFSEN = "nfsen", "NFSe Nacional"
 
 
-class Empresa(models.Model):
+class Empresa(TimestampedModel):
     """A company a tenant emits for. Field names follow Focus's empresas API."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="empresas")
@@ -135,8 +136,6 @@ class Empresa(models.Model):
     focus_settings = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]

@@ -4,9 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.crypto import mask_secret
 from core.documents import UF_IBGE, is_valid_cnpj, is_valid_cpf, is_valid_municipio, normalize
-from core.serializers import StrictSerializer
+from core.serializers import MaskedSecretField, StrictSerializer
 from tenants import focus_fields
 from tenants.models import ApiKey, Empresa, Environment, RegimeTributario
 
@@ -91,8 +90,8 @@ class EmpresaInputSerializer(StrictSerializer):
 
 
 class EmpresaOutputSerializer(serializers.ModelSerializer):
-    token_homologacao = serializers.SerializerMethodField()
-    token_producao = serializers.SerializerMethodField()
+    token_homologacao = MaskedSecretField()
+    token_producao = MaskedSecretField()
 
     class Meta:
         model = Empresa
@@ -106,9 +105,6 @@ class EmpresaOutputSerializer(serializers.ModelSerializer):
             "created_at", "updated_at",
         ]
 
-    def get_token_homologacao(self, obj: Empresa) -> str:
-        return mask_secret(obj.token_homologacao)
-
     def to_representation(self, instance: Empresa) -> dict[str, Any]:
         # Focus's other fields, flat as Focus answers them; NFSe Nacional per environment.
         data = super().to_representation(instance)
@@ -119,9 +115,6 @@ class EmpresaOutputSerializer(serializers.ModelSerializer):
                      *focus_fields.CERTIFICATE_ANSWER_FIELDS):
             data.setdefault(name, settings.get(name))
         return data
-
-    def get_token_producao(self, obj: Empresa) -> str:
-        return mask_secret(obj.token_producao)
 
 
 class ApiKeyInputSerializer(StrictSerializer):
@@ -159,10 +152,7 @@ class FocusAccountInputSerializer(StrictSerializer):
 
 class FocusAccountOutputSerializer(serializers.Serializer):
     configured = serializers.SerializerMethodField()
-    token = serializers.SerializerMethodField()
+    token = MaskedSecretField(source="focus_account_token")
 
     def get_configured(self, obj: Any) -> bool:
         return bool(obj.focus_account_token)
-
-    def get_token(self, obj: Any) -> str:
-        return mask_secret(obj.focus_account_token)

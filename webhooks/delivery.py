@@ -25,14 +25,7 @@ from core.logging import log_bind
 from webhooks import transport
 from webhooks.dispatch import clock, delivery_move
 from webhooks.endpoints import endpoint_disable
-from webhooks.models import (
-    Attempt,
-    Delivery,
-    DeliveryState,
-    Endpoint,
-    EndpointFormat,
-    Event,
-)
+from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, EndpointFormat, Event
 
 logger = logging.getLogger("webhooks")
 _rng = secrets.SystemRandom()

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.crypto import EncryptedTextField
+from core.models import TimestampedModel
 from fiscal.models import Note
 from tenants.models import Empresa, Environment, Tenant
 
@@ -51,7 +52,7 @@ class EndpointFormat(models.TextChoices):
     FOCUS = "focus", "Focus hook body"
 
 
-class Endpoint(models.Model):
+class Endpoint(TimestampedModel):
     """A tenant's webhook URL. Filters: event types, document types, one company."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_endpoints")
@@ -88,8 +89,6 @@ class Endpoint(models.Model):
     # Start of the current run of failed attempts; cleared by any success.
     failing_since = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]
@@ -181,7 +180,7 @@ def check_delivery_transition(source: str, target: str) -> None:
         raise ValueError(f"a {source} delivery cannot become {target}")
 
 
-class Delivery(models.Model):
+class Delivery(TimestampedModel):
     """One event to one endpoint, until acknowledged. ``webhook_id`` never changes."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
@@ -201,8 +200,6 @@ class Delivery(models.Model):
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.crypto import mask_secret
-from core.serializers import StrictSerializer
+from core.serializers import MaskedSecretField, StrictSerializer
 from tenants.models import DocType, Environment
 from webhooks.delivery import envelope
 from webhooks.models import (
@@ -48,8 +48,8 @@ class EndpointInputSerializer(StrictSerializer):
 
 
 class EndpointOutputSerializer(serializers.ModelSerializer):
-    secret = serializers.SerializerMethodField()
-    authorization = serializers.SerializerMethodField()
+    secret = MaskedSecretField()
+    authorization = MaskedSecretField()
 
     class Meta:
         model = Endpoint
@@ -60,15 +60,11 @@ class EndpointOutputSerializer(serializers.ModelSerializer):
             "previous_secret_expires_at", "created_at", "updated_at",
         ]
 
-    def get_secret(self, obj: Endpoint) -> str:
-        return mask_secret(obj.secret)
-
-    def get_authorization(self, obj: Endpoint) -> str:
-        return mask_secret(obj.authorization)
-
 
 class EndpointWithSecretSerializer(EndpointOutputSerializer):
     """Creation and rotation answers: the only place the secret is shown in clear."""
+
+    secret = serializers.SerializerMethodField()
 
     def get_secret(self, obj: Endpoint) -> str:
         return self.context["secret"]
