@@ -54,7 +54,7 @@ class NoteEmitFacade(FocusAPIView):
 class NoteQueryFacade(FocusAPIView):
     @extend_schema(exclude=True)
     def get(self, request: Request, doc_type: str, ref: str) -> Response:
-        note = selectors.note_by_ref(
+        note = selectors.note_at_focus(
             tenant=self.tenant, environment=self.environment, doc_type=doc_type, ref=ref
         )
         if note is None:

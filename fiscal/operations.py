@@ -154,8 +154,8 @@ def operation_request(*, api_key: ApiKey, doc_type: str, ref: str, kind: str,
     if doc_type not in spec.doc_types:
         raise FocusError("nao_encontrado", "Operação não disponível para este documento",
                          status_code=404)
-    note = selectors.note_by_ref(tenant=api_key.tenant, environment=api_key.environment,
-                                 doc_type=doc_type, ref=ref)
+    note = selectors.note_at_focus(tenant=api_key.tenant, environment=api_key.environment,
+                                   doc_type=doc_type, ref=ref)
     if note is None:
         raise FocusError("nao_encontrado", "Nota fiscal não encontrada", status_code=404)
     payload = spec.validate(data if isinstance(data, dict) else {})

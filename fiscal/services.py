@@ -184,6 +184,7 @@ def _resend(note: Note, empresa: Empresa, payload: dict, token: str,
     note.mensagem_sefaz = ""
     note.erros = None
     note.tenant_attempt += 1
+    note.focus_refused = False
     note.next_action = NextAction.SUBMIT
     note.next_action_at = lease_until
     note.claim_token = token

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from core.api import FocusAPIView
 from core.documents import normalize
 from core.errors import FocusError
-from fiscal.selectors import note_by_ref
+from fiscal.selectors import note_at_focus
 from tenants import selectors as tenant_selectors
 from tenants.models import Empresa
 from webhooks import selectors
@@ -147,8 +147,9 @@ class NoteHookResendFacade(FocusAPIView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str, ref: str) -> Response:
-        note = note_by_ref(tenant=self.tenant, environment=self.environment,
-                                   doc_type=doc_type, ref=ref)
+        # Not a note Focus refused at its first validation: Focus holds no such note.
+        note = note_at_focus(tenant=self.tenant, environment=self.environment,
+                             doc_type=doc_type, ref=ref)
         if note is None:
             raise FocusError("nao_encontrado", "Nota fiscal não encontrada.", status_code=404)
         endpoints = note_resend(tenant=self.tenant, note=note)
