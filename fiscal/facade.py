@@ -15,7 +15,16 @@ from rest_framework.response import Response
 
 from core.api import FocusAPIView
 from core.errors import FocusError
-from fiscal import danfe, emission, importacao, inutilizacoes, lotes, operations, selectors
+from fiscal import (
+    consulta,
+    danfe,
+    emission,
+    importacao,
+    inutilizacoes,
+    lotes,
+    operations,
+    selectors,
+)
 from fiscal.focus.client import NOTE_OPERATIONS, FocusFile
 from fiscal.inline import RateLimitedError
 from fiscal.models import FiscalEvent, NoteStatus
@@ -60,7 +69,7 @@ class NoteQueryFacade(FocusAPIView):
         if note is None:
             raise FocusError("nao_encontrado", "Nota fiscal não encontrada", status_code=404)
         completa = request.query_params.get("completa") == "1"
-        return Response(note_consulta(note, completa=completa))
+        return Response(consulta.note_read(note=note, completa=completa))
 
     @extend_schema(exclude=True)
     def delete(self, request: Request, doc_type: str, ref: str) -> Response:

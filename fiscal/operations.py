@@ -27,6 +27,7 @@ from django.db import transaction
 from core.errors import FocusError
 from fiscal import evento, inline, selectors
 from fiscal.changes import ChangeType, FiscalChange, publish
+from fiscal.consulta import completa_drop
 from fiscal.focus.client import (
     FocusClient,
     FocusNotFound,
@@ -345,8 +346,13 @@ def _record_on_note(note: Note, spec: Spec, body: dict[str, Any]) -> None:
              if k.startswith(("caminho_", "numero_")) and k != "numero"}
     if spec.kind == Kind.CANCELAMENTO:
         apply_upstream(note, {"status": NoteStatus.CANCELADO, **extra}, source="cancelamento")
+        # The completa objects now miss the cancellation: fetched anew on the next read.
+        completa_drop(note)
+        note.save(update_fields=["upstream", "updated_at"])
         return
     note.upstream = {**(note.upstream or {}), **extra}
+    if spec.kind == Kind.CARTA_CORRECAO:
+        completa_drop(note)
     note.save(update_fields=["upstream", "updated_at"])
     if spec.kind == Kind.EMAIL:
         return

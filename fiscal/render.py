@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fiscal.models import Note
+from fiscal.models import Note, NoteStatus
 
 # completa=1 extras (SUPPLEMENT.md, "completa=1"): shown only when asked for.
 COMPLETA_KEYS = (
     "requisicao_nota_fiscal", "protocolo_nota_fiscal", "requisicao_cancelamento",
     "protocolo_cancelamento", "requisicao_carta_correcao", "protocolo_carta_correcao",
 )
+# Focus adds them to NFe and NFCe only.
+COMPLETA_DOC_TYPES = ("nfe", "nfce")
 
 
 def gateway_file_path(note: Note, field: str, *, attempt: int | None = None) -> str:
@@ -47,6 +49,11 @@ def note_consulta(note: Note, *, completa: bool = False) -> dict[str, Any]:
     # Our own record wins over the last upstream body: it is what the gateway settled on.
     data["ref"] = note.ref
     data["status"] = note.status
+    if completa and note.doc_type in COMPLETA_DOC_TYPES and note.status == NoteStatus.PROCESSANDO:
+        # Still at Focus: what it would show is the request as sent, nothing else yet.
+        for key in COMPLETA_KEYS:
+            data.setdefault(key, None)
+        data["requisicao_nota_fiscal"] = data["requisicao_nota_fiscal"] or note.payload
     for key in ("status_sefaz", "mensagem_sefaz"):
         if getattr(note, key):
             data[key] = getattr(note, key)
