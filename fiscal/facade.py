@@ -40,13 +40,19 @@ def _rewrite_answer(note: Any, body: dict[str, Any]) -> dict[str, Any]:
 
 def render_step(result: StepResult) -> Response:
     """A submit's answer as Focus gives it: its own answer when it gave one in time (our ref
-    and file paths in it), else the note as it stands (still processing: 202)."""
+    and file paths in it), else the note as it stands.
+
+    A hook or a worker may settle the note between Focus's answer and this render: then the
+    answer is the note as it stands, with the code Focus gives a POST for that status (202
+    while processing, 201 once settled, as its NFCe answers), never Focus's 202 body under a
+    newer status."""
     note = result.note
     if result.upstream_status is not None:
         body = result.upstream_body if isinstance(result.upstream_body, dict) else {}
         if result.upstream_status >= 400:
             return Response(body, status=result.upstream_status)
-        return Response(_rewrite_answer(note, body), status=result.upstream_status)
+        if body.get("status", note.status) == note.status:
+            return Response(_rewrite_answer(note, body), status=result.upstream_status)
     status_code = 201 if note.status != NoteStatus.PROCESSANDO else 202
     return Response(note_consulta(note), status=status_code)
 
