@@ -57,6 +57,18 @@ def render_step(result: StepResult) -> Response:
     return Response(note_consulta(note), status=status_code)
 
 
+class FocusCallView(FocusAPIView):
+    """A facade view whose request may call Focus inline: a 429 carries Focus's Rate-Limit-*
+    and Retry-After (over the tenant's own budget headers, which describe another limit)."""
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, RateLimitedError):
+            # TenantAPIView.finalize_response writes these onto the answer.
+            self.request.rate_limit_headers = {
+                **getattr(self.request, "rate_limit_headers", {}), **exc.headers()}
+        return super().handle_exception(exc)
+
+
 class NoteEmitFacade(FocusAPIView):
     @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str) -> Response:
@@ -66,7 +78,7 @@ class NoteEmitFacade(FocusAPIView):
         ))
 
 
-class NoteQueryFacade(FocusAPIView):
+class NoteQueryFacade(FocusCallView):
     @extend_schema(exclude=True)
     def get(self, request: Request, doc_type: str, ref: str) -> Response:
         note = selectors.note_at_focus(
@@ -109,7 +121,7 @@ _SUFFIX_KINDS = {(method, suffix): name for name, (method, suffix) in NOTE_OPERA
 OPERATION_SUFFIXES = sorted({suffix for _, suffix in _SUFFIX_KINDS})
 
 
-class NoteOperationFacade(FocusAPIView):
+class NoteOperationFacade(FocusCallView):
     """POST/DELETE /v2/<doc>/<ref>/<operation>."""
 
     def _dispatch(self, request: Request, doc_type: str, ref: str, operation: str) -> Response:
@@ -131,14 +143,6 @@ class NoteOperationFacade(FocusAPIView):
 # DANFe and lotes take their body as sent (raw XML, JSON or a text file, whatever the
 # Content-Type), as Focus does.
 
-class SideFacadeView(FocusAPIView):
-    """Focus's side endpoints; a 429 carries Retry-After as Focus's does."""
-
-    def handle_exception(self, exc: Exception) -> Any:
-        response = super().handle_exception(exc)
-        if isinstance(exc, RateLimitedError):
-            response["Retry-After"] = str(exc.retry_after)
-        return response
 
 
 def _raw(answer: FocusFile) -> HttpResponse:
@@ -146,7 +150,7 @@ def _raw(answer: FocusFile) -> HttpResponse:
                         content_type=answer.content_type)
 
 
-class InutilizacaoFacade(SideFacadeView):
+class InutilizacaoFacade(FocusCallView):
     @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str) -> Response:
         answer = inutilizacoes.inutilizacao_request(
@@ -175,13 +179,13 @@ class ImportacaoFacade(FocusAPIView):
         ))
 
 
-class DanfePreviewFacade(SideFacadeView):
+class DanfePreviewFacade(FocusCallView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> HttpResponse:
         return _raw(danfe.danfe_preview(api_key=self.api_key, body=request.body))
 
 
-class LoteRpsCreateFacade(SideFacadeView):
+class LoteRpsCreateFacade(FocusCallView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> HttpResponse:
         return _raw(lotes.lote_create(
@@ -189,13 +193,13 @@ class LoteRpsCreateFacade(SideFacadeView):
         ))
 
 
-class LoteRpsFacade(SideFacadeView):
+class LoteRpsFacade(FocusCallView):
     @extend_schema(exclude=True)
     def get(self, request: Request, ref: str) -> HttpResponse:
         return _raw(lotes.lote_get(api_key=self.api_key, ref=ref))
 
 
-class LoteRpsRespostaFacade(SideFacadeView):
+class LoteRpsRespostaFacade(FocusCallView):
     @extend_schema(exclude=True)
     def post(self, request: Request, ref: str) -> HttpResponse:
         return _raw(lotes.lote_resposta(api_key=self.api_key, ref=ref, body=request.body))

@@ -164,7 +164,7 @@ def operation_request(*, api_key: ApiKey, doc_type: str, ref: str, kind: str,
     if early is not None:
         return early
     event = _persist(note, spec, payload)
-    return _run(event, spec, timeout=settings.FG_OPERATION_INLINE_TIMEOUT)
+    return _run(event, spec, timeout=settings.FG_OPERATION_INLINE_TIMEOUT, tenant_waits=True)
 
 
 def _precheck(spec: Spec, note: Note) -> OperationResult | None:
@@ -242,8 +242,15 @@ def _client(note: Note, timeout: float | None, *, urgent: bool = True) -> FocusC
                        tenant_id=note.tenant_id, urgent=urgent, timeout=timeout)
 
 
-def _run(event: FiscalEvent, spec: Spec, *, timeout: float | None) -> OperationResult:
-    """Send the operation (a claimed event). Marked in doubt before it leaves."""
+def _run(event: FiscalEvent, spec: Spec, *, timeout: float | None,
+         tenant_waits: bool = False) -> OperationResult:
+    """Send the operation (a claimed event). Marked in doubt before it leaves.
+
+    ``tenant_waits``: the tenant's own request. When nothing reached Focus (our budget for the
+    token spent, Focus's 429, no connection), the tenant hears it at once, as Focus would
+    answer (429 with Rate-Limit-* and Retry-After, or 503), and the event is closed as not
+    sent: nothing is left to be sent later behind the tenant's back, who sends it again when
+    it wants. In the background (a resend the read proved safe), it is retried later."""
     note = event.note
     lease = now() + timedelta(seconds=settings.FG_CLAIM_LEASE)
     if FiscalEvent.objects.filter(pk=event.pk, claim_token=event.claim_token).update(
@@ -265,8 +272,8 @@ def _run(event: FiscalEvent, spec: Spec, *, timeout: float | None) -> OperationR
         # Sent, answer unknown: the background reads the note before anything else.
         in_doubt=lambda exc: _retry_later(event, exc, delay=settings.FG_RETRY_SCHEDULE[0],
                                           resend=False),
-        # Nothing reached Focus (its 429, no request left, no connection): send it later.
-        not_sent=lambda exc: _retry_later(
+        # Nothing reached Focus (its 429, no request left, no connection).
+        not_sent=lambda exc: _not_sent(event, exc) if tenant_waits else _retry_later(
             event, exc, resend=True,
             delay=exc.retry_after if isinstance(exc, FocusRateLimited)
             else settings.FG_RETRY_SCHEDULE[0]),
@@ -297,6 +304,21 @@ def _retry_later(event: FiscalEvent, exc: FocusUpstreamError, *, delay: float,
                    fiscal_event=event.pk, error=type(exc).__name__, sent=exc.sent)
     event.refresh_from_db()
     return OperationResult(event, 202, _pending_body(event))
+
+
+def _not_sent(event: FiscalEvent, exc: FocusUpstreamError) -> OperationResult:
+    """Nothing reached Focus and the tenant is told so: the event is closed, never sent."""
+    with transaction.atomic():
+        FiscalEvent.objects.filter(pk=event.pk).update(
+            status=Status.ERRO, claim_token="", in_doubt=False, next_action=NextAction.NONE,
+            next_action_at=None, mensagem_sefaz="não enviado à Focus NFe",
+            upstream={"gateway": {"sent": False, "error": f"{type(exc).__name__}: {exc}"}},
+            last_error=f"{type(exc).__name__}: {exc}"[:1000],
+        )
+        note_event(event.note, NoteEvent.Kind.UPSTREAM_ERROR,
+                   f"{event.kind} not sent, the tenant was answered at once: {exc}"[:500],
+                   fiscal_event=event.pk, error=type(exc).__name__, sent=False)
+    inline.raise_not_sent(exc)
 
 
 def _settle(event: FiscalEvent, spec: Spec, *, status_code: int, body: Any,

@@ -256,25 +256,3 @@ def test_fiscal_events_through_the_native_api(actor: Actor, other: Actor, author
     assert actor.client.get("/api/v1/fiscal-events?status=x").status_code == 400
     timeline = actor.client.get(f"/api/v1/notes/{note.pk}").json()["timeline"]
     assert any(e["kind"] == "operation" and "cancelamento" in e["message"] for e in timeline)
-
-
-def test_operation_waits_when_the_tokens_budget_is_spent(actor: Actor, authorized,  # type: ignore[no-untyped-def]
-                                                         empresa: Empresa) -> None:
-    from django.core.cache import cache
-
-    from fiscal.focus.budget import observe
-    from fiscal.focus.client import token_fingerprint
-
-    note = authorized("bud-1")
-    observe(fingerprint=token_fingerprint(empresa.token_homologacao), remaining=0, reset=30)
-    response = cancel(actor, "bud-1")
-    assert response.status_code == 202
-    event = note.fiscal_events.get()
-    assert event.next_action == NextAction.SUBMIT and not event.in_doubt  # nothing was sent
-    note.refresh_from_db()
-    assert note.status == NoteStatus.AUTORIZADO
-    cache.clear()  # the window passes
-    event = drive_event(event)
-    assert event.status == "autorizado"
-    note.refresh_from_db()
-    assert note.status == NoteStatus.CANCELADO
