@@ -5,8 +5,9 @@ Endpoint with ``format = focus`` and ``focus_event`` set; ``FOCUS_EVENTS`` maps 
 event names onto the endpoint's document-type and event-type filters. Hooks belong to a token,
 so they are listed per tenant and environment (the key's). Deliberate differences: hooks are
 signed with Standard Webhooks headers as well (Focus receivers ignore them), ``authorization``
-is answered masked (it is a secret we keep), and events for documents the gateway does not
-handle (``nfe_recebida``, ``cte``, ``mdfe``, ...) are refused by name.
+is answered masked after the creation's answer (it is a secret we keep), and events for
+documents the gateway does not handle (``nfe_recebida``, ``cte``, ``mdfe``, ...) are refused
+by name.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class HooksFacade(FocusAPIView):
             authorization_header=data.get("authorization_header") or "",
             focus_event=event,
         )
-        return Response(hook_representation(created.endpoint))
+        return Response(hook_representation(created.endpoint, reveal_authorization=True))
 
 
 class HookFacade(FocusAPIView):
