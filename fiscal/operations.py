@@ -61,7 +61,7 @@ def _bad(mensagem: str) -> FocusError:
 class Spec:
     kind: str  # also the operation's name at Focus (fiscal.focus.client.NOTE_OPERATIONS)
     doc_types: tuple[str, ...]
-    validate: Callable[[dict[str, Any]], dict[str, Any]]
+    validate: Callable[[dict[str, Any], str], dict[str, Any]]  # (body, doc_type)
     # Whether a read of the note can tell if the operation landed (then it may be resent).
     readable: bool
     success_change: str
@@ -70,16 +70,18 @@ class Spec:
     absent_when_unseen: bool = True
 
 
-def _justificativa(data: dict[str, Any]) -> dict[str, Any]:
+def _justificativa(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     text = data.get("justificativa")
     if text in (None, ""):
-        raise _bad('Parâmetro "justificativa" não informado')
+        # Reference: focus-nfe-api-v2.txt, NFCe "Status API": justificativa_nao_informada.
+        raise FocusError("justificativa_nao_informada" if doc_type == "nfce"
+                         else "requisicao_invalida", 'Parâmetro "justificativa" não informado')
     if not 15 <= len(str(text)) <= 255:
         raise _bad('Parâmetro "justificativa" deve ter entre 15 e 255 caracteres')
     return {"justificativa": str(text)}
 
 
-def _correcao(data: dict[str, Any]) -> dict[str, Any]:
+def _correcao(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     text = data.get("correcao")
     if text in (None, ""):
         raise _bad('Parâmetro "correcao" não informado')
@@ -88,14 +90,14 @@ def _correcao(data: dict[str, Any]) -> dict[str, Any]:
     return {"correcao": str(text)}
 
 
-def _ator(data: dict[str, Any]) -> dict[str, Any]:
+def _ator(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     if not data.get("cnpj") and not data.get("cpf"):
         raise _bad("Por favor, informe o CNPJ ou CPF do ator interessado.")
     allowed = ("cnpj", "cpf", "permite_autorizacao_terceiros")
     return {k: data[k] for k in allowed if k in data}
 
 
-def _insucesso(data: dict[str, Any]) -> dict[str, Any]:
+def _insucesso(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     if not data.get("data_tentativa_entrega"):
         raise _bad("Por favor, informe a data da tentativa de entrega.")
     if data.get("motivo_insucesso") in (None, ""):
@@ -105,7 +107,7 @@ def _insucesso(data: dict[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
-def _emails(data: dict[str, Any]) -> dict[str, Any]:
+def _emails(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     emails = data.get("emails")
     if not isinstance(emails, list) or not emails or not all(
         isinstance(e, str) and "@" in e for e in emails
@@ -116,7 +118,7 @@ def _emails(data: dict[str, Any]) -> dict[str, Any]:
     return {"emails": emails}
 
 
-def _nothing(data: dict[str, Any]) -> dict[str, Any]:
+def _nothing(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     return {}
 
 
@@ -158,8 +160,11 @@ def operation_request(*, api_key: ApiKey, doc_type: str, ref: str, kind: str,
     note = selectors.note_at_focus(tenant=api_key.tenant, environment=api_key.environment,
                                    doc_type=doc_type, ref=ref)
     if note is None:
+        if doc_type == "nfce" and kind == Kind.CANCELAMENTO:
+            # Reference: focus-nfe-api-v2.txt, NFCe "Status API".
+            raise FocusError("nfce_nao_encontrada", "NFCe não encontrada", status_code=404)
         raise FocusError("nao_encontrado", "Nota fiscal não encontrada", status_code=404)
-    payload = spec.validate(data if isinstance(data, dict) else {})
+    payload = spec.validate(data if isinstance(data, dict) else {}, doc_type)
     early = _precheck(spec, note)
     if early is not None:
         return early
@@ -180,6 +185,9 @@ def _precheck(spec: Spec, note: Note) -> OperationResult | None:
     if note.status == NoteStatus.CANCELADO:
         raise FocusError("nfe_cancelada", "Nota fiscal já cancelada", status_code=400)
     if note.status != NoteStatus.AUTORIZADO:
+        # Reference: the "Status API" table of each document (focus-nfe-api-v2.txt).
+        if note.doc_type == "nfce" and spec.kind == Kind.CANCELAMENTO:
+            raise FocusError("nfce_nao_autorizada", "NFCe não autorizada", status_code=404)
         raise FocusError("nfe_nao_autorizada", "Nota fiscal não autorizada",
                          status_code=400 if nfse else 422)
     authorized = note.authorized_at or note.created_at

@@ -114,7 +114,7 @@ class Accepted:
 def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any,
                 params: dict[str, str] | None = None) -> Accepted:
     """Validate like Focus's first validation, find the company, and persist the note."""
-    ref = validate_ref(ref)
+    ref = validate_ref(ref, doc_type=doc_type)
     _, document = validate_document(doc_type, payload)
     empresa = empresa_for_document(tenant=api_key.tenant, doc_type=doc_type, document=document)
     return note_persist(api_key=api_key, empresa=empresa, doc_type=doc_type, ref=ref,
