@@ -109,8 +109,9 @@ class EmpresasFacade(FocusAPIView):
             empresa = services.empresa_create(tenant=self.tenant, data=data,
                                               acting_environment=self.environment,
                                               dry_run=dry_run)
-        return Response(EmpresaOutputSerializer(empresa).data,
-                        status=status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED)
+        # Focus answers a creation 200 OK, as it answers a dry run (FocusNFe/api-doc
+        # _empresas.md, "Criação de empresa").
+        return Response(EmpresaOutputSerializer(empresa).data, status=status.HTTP_200_OK)
 
 
 class EmpresaFacade(FocusAPIView):
