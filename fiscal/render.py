@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fiscal.file_links import file_link
 from fiscal.models import Note, NoteStatus
 
 # completa=1 extras (SUPPLEMENT.md, "completa=1"): shown only when asked for.
@@ -15,22 +16,13 @@ COMPLETA_KEYS = (
 COMPLETA_DOC_TYPES = ("nfe", "nfce")
 
 
-def gateway_file_path(note: Note, field: str, *, attempt: int | None = None) -> str:
-    """Our path for one ``caminho_*`` field of a note (served by the storage app).
-
-    ``attempt`` addresses the files of an earlier attempt: 0 is ``tentativa_anterior``,
-    1.. the entries of ``tentativas_anteriores``.
-    """
-    name = field.removeprefix("caminho_")
-    if attempt is None:
-        return f"/v2/arquivos/{note.pk}/{name}"
-    return f"/v2/arquivos/{note.pk}/tentativa-{attempt}/{name}"
-
-
 def _rewrite_paths(data: dict[str, Any], note: Note, attempt: int | None = None) -> None:
+    """Focus's file paths become our signed links (fiscal/file_links.py). ``attempt``
+    addresses the files of an earlier attempt: 0 is ``tentativa_anterior``, 1.. the entries
+    of ``tentativas_anteriores``."""
     for key, value in list(data.items()):
         if key.startswith("caminho_") and isinstance(value, str) and value.startswith("/"):
-            data[key] = gateway_file_path(note, key, attempt=attempt)
+            data[key] = file_link(note, key, value, attempt=attempt)
 
 
 def with_gateway_paths(data: dict[str, Any], note: Note) -> dict[str, Any]:

@@ -1,0 +1,14 @@
+"""What a caminho_* link of the facade names (fiscal/file_links.py), for assertions."""
+
+from __future__ import annotations
+
+from fiscal.file_links import file_link_open
+
+
+def link_target(path: str) -> tuple[int, str, int | None]:
+    """(note id, file name without ``caminho_``, attempt) of a signed link; fails if forged."""
+    assert path.startswith("/v2/arquivos/"), path
+    token, filename = path.split("/")[-2:]
+    link = file_link_open(token, filename)
+    assert link is not None, path
+    return link.note_id, link.name, link.attempt
