@@ -14,6 +14,7 @@ import logging
 
 from django.db import transaction
 
+from core.errors import FocusError
 from fiscal.focus.client import FocusUpstreamError
 from fiscal.inline import focus_client_for
 from fiscal.models import Note, NoteEvent, NoteStatus
@@ -40,10 +41,10 @@ def completa_missing(note: Note) -> bool:
 def note_fetch_completa(*, note: Note) -> Note:
     """Read the note at Focus with ``completa=1`` and keep the answer. On any failure (our
     budget spent, Focus slow), the note is answered as we have it; the next read tries again."""
-    client = focus_client_for(empresa=note.empresa, environment=note.environment)
     try:
+        client = focus_client_for(empresa=note.empresa, environment=note.environment)
         answer = client.consult(note.doc_type, note.upstream_ref, completa=True)
-    except FocusUpstreamError as exc:
+    except (FocusUpstreamError, FocusError) as exc:  # FocusError: the company has no token
         logger.warning("completa read of note %s not made: %s", note.pk, exc)
         return note
     body = answer.data

@@ -105,3 +105,29 @@ def test_nfce_answers_completa_too(actor: Actor, empresa: Empresa, upstream: Ups
     response = actor.client.post("/v2/nfce?ref=c-4", nfce_payload(VALID_CNPJ), format="json")
     assert response.status_code == 201 and response.json()["status"] == "autorizado"
     _assert_completa(actor.client.get("/v2/nfce/c-4?completa=1").json())
+
+
+def test_completa_read_that_cannot_reach_focus_answers_what_we_have_and_tries_again(
+        actor: Actor, empresa: Empresa, upstream: Upstream, reads: list[str], settings) -> None:
+    from django.core.cache import cache
+
+    from fiscal.focus.budget import acquire
+    from fiscal.focus.client import token_fingerprint
+
+    actor.client.post("/v2/nfe?ref=c-5", nfe_payload(VALID_CNPJ), format="json")
+    note = drive(Note.objects.get(ref="c-5"), upstream=upstream)
+    # The copy a hook leaves: the basic consulta only.
+    Note.objects.filter(pk=note.pk).update(upstream={
+        k: v for k, v in note.upstream.items() if k not in COMPLETA_KEYS})
+    settings.FG_FOCUS_RATE_LIMIT = 3
+    while acquire(fingerprint=token_fingerprint(empresa.token_homologacao), tenant_id=0,
+                  urgent=True).allowed:
+        pass
+    reads.clear()
+    body = actor.client.get("/v2/nfe/c-5?completa=1")
+    assert body.status_code == 200 and body.json()["status"] == NoteStatus.AUTORIZADO
+    assert not set(COMPLETA_KEYS) & set(body.json())  # nothing invented
+    assert reads == []  # nothing sent
+    cache.clear()  # the window passes
+    _assert_completa(actor.client.get("/v2/nfe/c-5?completa=1").json())
+    assert reads == ["GET /v2/nfe/{ref}"]
