@@ -2,9 +2,14 @@
 per row, made to happen against the sandbox: the HTTP status and Focus's ``codigo``.
 
 Reference: focus-nfe-api-v2.txt — "Erros" (lines 147-155), NFe "Status API" (547-558), NFCe
-(3943-3950), NFSe (6139-6147), NFSe Nacional (7300-7308). Rows only Focus or SEFAZ can decide
-(NFe 555 "Não existe série", 557 UF, NFCe 3949-3950 CSC/ambiente) reach the tenant as Focus
-answered them (tests/fiscal/test_emission.py shows the pass-through).
+(3943-3950), NFSe (6139-6147), NFSe Nacional (7300-7308); and the _webhooks.md and
+_empresas.md tables of FocusNFe/api-doc. Rows only Focus or SEFAZ can decide (NFe 555 "Não
+existe série", 557 UF, NFCe 3949-3950 CSC/ambiente, the companies' certificate
+erro_validacao) reach the tenant as Focus answered them (tests/fiscal/test_emission.py,
+tests/tenants/test_focus_provisioning.py). Deliberate differences: a missing or wrong key is
+403 permissao_negada on every resource (the general table), also on /v2/empresas whose table
+says 401; five hooks per company and event, as SUPPLEMENT.md says of Focus today (the older
+hooks table says one).
 """
 
 from __future__ import annotations
@@ -135,6 +140,27 @@ ROWS: list[tuple[str, Case, int, str]] = [
     ("3947 nfce forma_emissao_nao_informada",
      lambda w: w.post("nfce", "t", forma_emissao="manual"), 400, "forma_emissao_nao_informada"),
     ("3948 nfce ref_ausente", lambda w: w.post("nfce", None), 400, "ref_ausente"),
+]
+
+# The tables of FocusNFe/api-doc that the .txt predates: NFe's certificate row, hooks
+# (_webhooks.md) and companies (_empresas.md).
+ROWS += [
+    ("_nfe.md nfe certificado_vencido", lambda w: (_expire(w), w.post("nfe", "t"))[1], 400,
+     "certificado_vencido"),
+    ("_webhooks.md nao_encontrado", lambda w: w.actor.client.get("/v2/hooks/nada"), 404,
+     "nao_encontrado"),
+    ("_webhooks.md requisicao_invalida (event)",
+     lambda w: w.actor.client.post("/v2/hooks", {"event": "boleto", "url": "http://minha.url/"},
+                                   format="json"), 400, "requisicao_invalida"),
+    ("_webhooks.md requisicao_invalida (URL inválida)",
+     lambda w: w.actor.client.post("/v2/hooks", {"event": "nfe", "url": "http://10.0.0.1/"},
+                                   format="json"), 400, "requisicao_invalida"),
+    ("_empresas.md nao_encontrado", lambda w: w.actor.client.get("/v2/empresas/424242"), 404,
+     "nao_encontrado"),
+    ("_empresas.md parametros_invalidos",
+     lambda w: w.actor.client.post("/v2/empresas", data="{não é json",
+                                   content_type="application/json"), 400,
+     "parametros_invalidos"),
 ]
 
 # NFSe (6140-6147) and NFSe Nacional (7301-7308): the same table for both.
