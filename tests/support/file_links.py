@@ -12,3 +12,14 @@ def link_target(path: str) -> tuple[int, str, int | None]:
     link = file_link_open(token, filename)
     assert link is not None, path
     return link.note_id, link.name, link.attempt
+
+
+def comparable(data: object) -> object:
+    """A body with each signed link replaced by what it names: two renders of the same note
+    sign their links at different moments, so they are compared by what the links open."""
+    if isinstance(data, dict):
+        return {k: link_target(v) if k.startswith("caminho_") and isinstance(v, str)
+                and v.startswith("/v2/arquivos/") else comparable(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [comparable(item) for item in data]
+    return data
