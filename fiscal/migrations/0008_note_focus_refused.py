@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("fiscal", "0006_partition_noteevent")]
+    dependencies = [("fiscal", "0007_evento_kind")]
 
     operations = [
         migrations.AddField(
