@@ -341,6 +341,8 @@ FG_S3_CONNECT_TIMEOUT = env_float("FG_S3_CONNECT_TIMEOUT", 5.0)
 FG_S3_READ_TIMEOUT = env_float("FG_S3_READ_TIMEOUT", 60.0)
 # Lifetime of the presigned URL a file download redirects to, in seconds.
 FG_ARCHIVE_URL_EXPIRES = env_int("FG_ARCHIVE_URL_EXPIRES", 60)
+# Lifetime of the signed caminho_* links of the facade's answers (README "File links"), seconds.
+FG_FILE_LINK_MAX_AGE = env_int("FG_FILE_LINK_MAX_AGE", 7 * 24 * 3600)
 # Read timeout of a file download from Focus; files larger than FG_ARCHIVE_MAX_BYTES are refused.
 FG_ARCHIVE_DOWNLOAD_TIMEOUT = env_float("FG_ARCHIVE_DOWNLOAD_TIMEOUT", 60.0)
 FG_ARCHIVE_MAX_BYTES = env_int("FG_ARCHIVE_MAX_BYTES", 512 * 1024 * 1024)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from core.errors import focus_exception_handler
+from core.errors import FocusError, focus_exception_handler
 from core.parsers import FocusBodyParser
 
 
@@ -49,3 +49,10 @@ class FocusAPIView(TenantAPIView):
 
     def get_exception_handler(self):  # type: ignore[no-untyped-def]
         return focus_exception_handler
+
+    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        # Focus answers a method its resource does not take with 404 nao_encontrado, "Utilize
+        # o método POST" (focus-nfe-api-v2.txt, NFe "Status API"), not 405.
+        mensagem = ("Utilize o método POST" if "POST" in self.allowed_methods
+                    else f"Método {request.method} não suportado neste recurso")
+        raise FocusError("nao_encontrado", mensagem, status_code=404)

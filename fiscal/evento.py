@@ -31,7 +31,7 @@ def tipo_of(payload: dict[str, Any] | None) -> str:
     return str((payload or {}).get("tipo_evento") or "")
 
 
-def evento_validate(data: dict[str, Any]) -> dict[str, Any]:
+def evento_validate(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     """Focus's first validation; the body goes on as sent (``itens_pedido``, ...)."""
     tipo = data.get("tipo_evento")
     if tipo in (None, ""):

@@ -15,7 +15,16 @@ from rest_framework.response import Response
 
 from core.api import FocusAPIView
 from core.errors import FocusError
-from fiscal import danfe, emission, importacao, inutilizacoes, lotes, operations, selectors
+from fiscal import (
+    consulta,
+    danfe,
+    emission,
+    importacao,
+    inutilizacoes,
+    lotes,
+    operations,
+    selectors,
+)
 from fiscal.focus.client import NOTE_OPERATIONS, FocusFile
 from fiscal.inline import RateLimitedError
 from fiscal.models import FiscalEvent, NoteStatus
@@ -31,15 +40,33 @@ def _rewrite_answer(note: Any, body: dict[str, Any]) -> dict[str, Any]:
 
 def render_step(result: StepResult) -> Response:
     """A submit's answer as Focus gives it: its own answer when it gave one in time (our ref
-    and file paths in it), else the note as it stands (still processing: 202)."""
+    and file paths in it), else the note as it stands.
+
+    A hook or a worker may settle the note between Focus's answer and this render: then the
+    answer is the note as it stands, with the code Focus gives a POST for that status (202
+    while processing, 201 once settled, as its NFCe answers), never Focus's 202 body under a
+    newer status."""
     note = result.note
     if result.upstream_status is not None:
         body = result.upstream_body if isinstance(result.upstream_body, dict) else {}
         if result.upstream_status >= 400:
             return Response(body, status=result.upstream_status)
-        return Response(_rewrite_answer(note, body), status=result.upstream_status)
+        if body.get("status", note.status) == note.status:
+            return Response(_rewrite_answer(note, body), status=result.upstream_status)
     status_code = 201 if note.status != NoteStatus.PROCESSANDO else 202
     return Response(note_consulta(note), status=status_code)
+
+
+class FocusCallView(FocusAPIView):
+    """A facade view whose request may call Focus inline: a 429 carries Focus's Rate-Limit-*
+    and Retry-After (over the tenant's own budget headers, which describe another limit)."""
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, RateLimitedError):
+            # TenantAPIView.finalize_response writes these onto the answer.
+            self.request.rate_limit_headers = {
+                **getattr(self.request, "rate_limit_headers", {}), **exc.headers()}
+        return super().handle_exception(exc)
 
 
 class NoteEmitFacade(FocusAPIView):
@@ -51,16 +78,16 @@ class NoteEmitFacade(FocusAPIView):
         ))
 
 
-class NoteQueryFacade(FocusAPIView):
+class NoteQueryFacade(FocusCallView):
     @extend_schema(exclude=True)
     def get(self, request: Request, doc_type: str, ref: str) -> Response:
-        note = selectors.note_by_ref(
+        note = selectors.note_at_focus(
             tenant=self.tenant, environment=self.environment, doc_type=doc_type, ref=ref
         )
         if note is None:
             raise FocusError("nao_encontrado", "Nota fiscal não encontrada", status_code=404)
         completa = request.query_params.get("completa") == "1"
-        return Response(note_consulta(note, completa=completa))
+        return Response(consulta.note_read(note=note, completa=completa))
 
     @extend_schema(exclude=True)
     def delete(self, request: Request, doc_type: str, ref: str) -> Response:
@@ -94,7 +121,7 @@ _SUFFIX_KINDS = {(method, suffix): name for name, (method, suffix) in NOTE_OPERA
 OPERATION_SUFFIXES = sorted({suffix for _, suffix in _SUFFIX_KINDS})
 
 
-class NoteOperationFacade(FocusAPIView):
+class NoteOperationFacade(FocusCallView):
     """POST/DELETE /v2/<doc>/<ref>/<operation>."""
 
     def _dispatch(self, request: Request, doc_type: str, ref: str, operation: str) -> Response:
@@ -116,14 +143,6 @@ class NoteOperationFacade(FocusAPIView):
 # DANFe and lotes take their body as sent (raw XML, JSON or a text file, whatever the
 # Content-Type), as Focus does.
 
-class SideFacadeView(FocusAPIView):
-    """Focus's side endpoints; a 429 carries Retry-After as Focus's does."""
-
-    def handle_exception(self, exc: Exception) -> Any:
-        response = super().handle_exception(exc)
-        if isinstance(exc, RateLimitedError):
-            response["Retry-After"] = str(exc.retry_after)
-        return response
 
 
 def _raw(answer: FocusFile) -> HttpResponse:
@@ -131,7 +150,7 @@ def _raw(answer: FocusFile) -> HttpResponse:
                         content_type=answer.content_type)
 
 
-class InutilizacaoFacade(SideFacadeView):
+class InutilizacaoFacade(FocusCallView):
     @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str) -> Response:
         answer = inutilizacoes.inutilizacao_request(
@@ -160,13 +179,13 @@ class ImportacaoFacade(FocusAPIView):
         ))
 
 
-class DanfePreviewFacade(SideFacadeView):
+class DanfePreviewFacade(FocusCallView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> HttpResponse:
         return _raw(danfe.danfe_preview(api_key=self.api_key, body=request.body))
 
 
-class LoteRpsCreateFacade(SideFacadeView):
+class LoteRpsCreateFacade(FocusCallView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> HttpResponse:
         return _raw(lotes.lote_create(
@@ -174,13 +193,13 @@ class LoteRpsCreateFacade(SideFacadeView):
         ))
 
 
-class LoteRpsFacade(SideFacadeView):
+class LoteRpsFacade(FocusCallView):
     @extend_schema(exclude=True)
     def get(self, request: Request, ref: str) -> HttpResponse:
         return _raw(lotes.lote_get(api_key=self.api_key, ref=ref))
 
 
-class LoteRpsRespostaFacade(SideFacadeView):
+class LoteRpsRespostaFacade(FocusCallView):
     @extend_schema(exclude=True)
     def post(self, request: Request, ref: str) -> HttpResponse:
         return _raw(lotes.lote_resposta(api_key=self.api_key, ref=ref, body=request.body))

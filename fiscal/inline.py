@@ -70,6 +70,13 @@ class RateLimitedError(FocusError):
         )
         self.retry_after = max(1, round(retry_after))
 
+    def headers(self) -> dict[str, str]:
+        """Focus's own announcement of a passed limit (SUPPLEMENT.md "Rate limit"): the
+        token's limit, nothing left, the seconds until it resets, and Retry-After."""
+        return {"Rate-Limit-Limit": str(settings.FG_FOCUS_RATE_LIMIT),
+                "Rate-Limit-Remaining": "0", "Rate-Limit-Reset": str(self.retry_after),
+                "Retry-After": str(self.retry_after)}
+
 
 def not_sent_error(exc: FocusUpstreamError) -> FocusError:
     """What the tenant hears when nothing reached Focus: 429 to wait, or 503 to try again."""

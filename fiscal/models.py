@@ -105,6 +105,9 @@ class Note(TimestampedModel):
     in_doubt = models.BooleanField(default=False)
     # How many times the tenant has sent this ref (a ref may be re-sent after erro_autorizacao).
     tenant_attempt = models.PositiveIntegerField(default=1)
+    # Focus refused the POST at its first validation (a 4xx): Focus holds no document under
+    # this ref, so the facade answers 404 as Focus would; the native API keeps the refusal.
+    focus_refused = models.BooleanField(default=False)
     submit_attempts = models.PositiveIntegerField(default=0)
     sync_attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

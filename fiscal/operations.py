@@ -27,6 +27,7 @@ from django.db import transaction
 from core.errors import FocusError
 from fiscal import evento, inline, selectors
 from fiscal.changes import ChangeType, FiscalChange, publish
+from fiscal.consulta import completa_drop
 from fiscal.focus.client import (
     FocusClient,
     FocusNotFound,
@@ -60,7 +61,7 @@ def _bad(mensagem: str) -> FocusError:
 class Spec:
     kind: str  # also the operation's name at Focus (fiscal.focus.client.NOTE_OPERATIONS)
     doc_types: tuple[str, ...]
-    validate: Callable[[dict[str, Any]], dict[str, Any]]
+    validate: Callable[[dict[str, Any], str], dict[str, Any]]  # (body, doc_type)
     # Whether a read of the note can tell if the operation landed (then it may be resent).
     readable: bool
     success_change: str
@@ -69,16 +70,18 @@ class Spec:
     absent_when_unseen: bool = True
 
 
-def _justificativa(data: dict[str, Any]) -> dict[str, Any]:
+def _justificativa(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     text = data.get("justificativa")
     if text in (None, ""):
-        raise _bad('Parâmetro "justificativa" não informado')
+        # Reference: focus-nfe-api-v2.txt, NFCe "Status API": justificativa_nao_informada.
+        raise FocusError("justificativa_nao_informada" if doc_type == "nfce"
+                         else "requisicao_invalida", 'Parâmetro "justificativa" não informado')
     if not 15 <= len(str(text)) <= 255:
         raise _bad('Parâmetro "justificativa" deve ter entre 15 e 255 caracteres')
     return {"justificativa": str(text)}
 
 
-def _correcao(data: dict[str, Any]) -> dict[str, Any]:
+def _correcao(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     text = data.get("correcao")
     if text in (None, ""):
         raise _bad('Parâmetro "correcao" não informado')
@@ -87,14 +90,14 @@ def _correcao(data: dict[str, Any]) -> dict[str, Any]:
     return {"correcao": str(text)}
 
 
-def _ator(data: dict[str, Any]) -> dict[str, Any]:
+def _ator(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     if not data.get("cnpj") and not data.get("cpf"):
         raise _bad("Por favor, informe o CNPJ ou CPF do ator interessado.")
     allowed = ("cnpj", "cpf", "permite_autorizacao_terceiros")
     return {k: data[k] for k in allowed if k in data}
 
 
-def _insucesso(data: dict[str, Any]) -> dict[str, Any]:
+def _insucesso(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     if not data.get("data_tentativa_entrega"):
         raise _bad("Por favor, informe a data da tentativa de entrega.")
     if data.get("motivo_insucesso") in (None, ""):
@@ -104,7 +107,7 @@ def _insucesso(data: dict[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
-def _emails(data: dict[str, Any]) -> dict[str, Any]:
+def _emails(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     emails = data.get("emails")
     if not isinstance(emails, list) or not emails or not all(
         isinstance(e, str) and "@" in e for e in emails
@@ -115,7 +118,7 @@ def _emails(data: dict[str, Any]) -> dict[str, Any]:
     return {"emails": emails}
 
 
-def _nothing(data: dict[str, Any]) -> dict[str, Any]:
+def _nothing(data: dict[str, Any], doc_type: str) -> dict[str, Any]:
     return {}
 
 
@@ -154,16 +157,19 @@ def operation_request(*, api_key: ApiKey, doc_type: str, ref: str, kind: str,
     if doc_type not in spec.doc_types:
         raise FocusError("nao_encontrado", "Operação não disponível para este documento",
                          status_code=404)
-    note = selectors.note_by_ref(tenant=api_key.tenant, environment=api_key.environment,
-                                 doc_type=doc_type, ref=ref)
+    note = selectors.note_at_focus(tenant=api_key.tenant, environment=api_key.environment,
+                                   doc_type=doc_type, ref=ref)
     if note is None:
+        if doc_type == "nfce" and kind == Kind.CANCELAMENTO:
+            # Reference: focus-nfe-api-v2.txt, NFCe "Status API".
+            raise FocusError("nfce_nao_encontrada", "NFCe não encontrada", status_code=404)
         raise FocusError("nao_encontrado", "Nota fiscal não encontrada", status_code=404)
-    payload = spec.validate(data if isinstance(data, dict) else {})
+    payload = spec.validate(data if isinstance(data, dict) else {}, doc_type)
     early = _precheck(spec, note)
     if early is not None:
         return early
     event = _persist(note, spec, payload)
-    return _run(event, spec, timeout=settings.FG_OPERATION_INLINE_TIMEOUT)
+    return _run(event, spec, timeout=settings.FG_OPERATION_INLINE_TIMEOUT, tenant_waits=True)
 
 
 def _precheck(spec: Spec, note: Note) -> OperationResult | None:
@@ -179,6 +185,9 @@ def _precheck(spec: Spec, note: Note) -> OperationResult | None:
     if note.status == NoteStatus.CANCELADO:
         raise FocusError("nfe_cancelada", "Nota fiscal já cancelada", status_code=400)
     if note.status != NoteStatus.AUTORIZADO:
+        # Reference: the "Status API" table of each document (focus-nfe-api-v2.txt).
+        if note.doc_type == "nfce" and spec.kind == Kind.CANCELAMENTO:
+            raise FocusError("nfce_nao_autorizada", "NFCe não autorizada", status_code=404)
         raise FocusError("nfe_nao_autorizada", "Nota fiscal não autorizada",
                          status_code=400 if nfse else 422)
     authorized = note.authorized_at or note.created_at
@@ -241,8 +250,15 @@ def _client(note: Note, timeout: float | None, *, urgent: bool = True) -> FocusC
                        tenant_id=note.tenant_id, urgent=urgent, timeout=timeout)
 
 
-def _run(event: FiscalEvent, spec: Spec, *, timeout: float | None) -> OperationResult:
-    """Send the operation (a claimed event). Marked in doubt before it leaves."""
+def _run(event: FiscalEvent, spec: Spec, *, timeout: float | None,
+         tenant_waits: bool = False) -> OperationResult:
+    """Send the operation (a claimed event). Marked in doubt before it leaves.
+
+    ``tenant_waits``: the tenant's own request. When nothing reached Focus (our budget for the
+    token spent, Focus's 429, no connection), the tenant hears it at once, as Focus would
+    answer (429 with Rate-Limit-* and Retry-After, or 503), and the event is closed as not
+    sent: nothing is left to be sent later behind the tenant's back, who sends it again when
+    it wants. In the background (a resend the read proved safe), it is retried later."""
     note = event.note
     lease = now() + timedelta(seconds=settings.FG_CLAIM_LEASE)
     if FiscalEvent.objects.filter(pk=event.pk, claim_token=event.claim_token).update(
@@ -264,8 +280,8 @@ def _run(event: FiscalEvent, spec: Spec, *, timeout: float | None) -> OperationR
         # Sent, answer unknown: the background reads the note before anything else.
         in_doubt=lambda exc: _retry_later(event, exc, delay=settings.FG_RETRY_SCHEDULE[0],
                                           resend=False),
-        # Nothing reached Focus (its 429, no request left, no connection): send it later.
-        not_sent=lambda exc: _retry_later(
+        # Nothing reached Focus (its 429, no request left, no connection).
+        not_sent=lambda exc: _not_sent(event, exc) if tenant_waits else _retry_later(
             event, exc, resend=True,
             delay=exc.retry_after if isinstance(exc, FocusRateLimited)
             else settings.FG_RETRY_SCHEDULE[0]),
@@ -296,6 +312,21 @@ def _retry_later(event: FiscalEvent, exc: FocusUpstreamError, *, delay: float,
                    fiscal_event=event.pk, error=type(exc).__name__, sent=exc.sent)
     event.refresh_from_db()
     return OperationResult(event, 202, _pending_body(event))
+
+
+def _not_sent(event: FiscalEvent, exc: FocusUpstreamError) -> OperationResult:
+    """Nothing reached Focus and the tenant is told so: the event is closed, never sent."""
+    with transaction.atomic():
+        FiscalEvent.objects.filter(pk=event.pk).update(
+            status=Status.ERRO, claim_token="", in_doubt=False, next_action=NextAction.NONE,
+            next_action_at=None, mensagem_sefaz="não enviado à Focus NFe",
+            upstream={"gateway": {"sent": False, "error": f"{type(exc).__name__}: {exc}"}},
+            last_error=f"{type(exc).__name__}: {exc}"[:1000],
+        )
+        note_event(event.note, NoteEvent.Kind.UPSTREAM_ERROR,
+                   f"{event.kind} not sent, the tenant was answered at once: {exc}"[:500],
+                   fiscal_event=event.pk, error=type(exc).__name__, sent=False)
+    inline.raise_not_sent(exc)
 
 
 def _settle(event: FiscalEvent, spec: Spec, *, status_code: int, body: Any,
@@ -345,8 +376,13 @@ def _record_on_note(note: Note, spec: Spec, body: dict[str, Any]) -> None:
              if k.startswith(("caminho_", "numero_")) and k != "numero"}
     if spec.kind == Kind.CANCELAMENTO:
         apply_upstream(note, {"status": NoteStatus.CANCELADO, **extra}, source="cancelamento")
+        # The completa objects now miss the cancellation: fetched anew on the next read.
+        completa_drop(note)
+        note.save(update_fields=["upstream", "updated_at"])
         return
     note.upstream = {**(note.upstream or {}), **extra}
+    if spec.kind == Kind.CARTA_CORRECAO:
+        completa_drop(note)
     note.save(update_fields=["upstream", "updated_at"])
     if spec.kind == Kind.EMAIL:
         return

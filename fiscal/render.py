@@ -4,31 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from fiscal.models import Note
+from fiscal.file_links import file_link
+from fiscal.models import Note, NoteStatus
 
 # completa=1 extras (SUPPLEMENT.md, "completa=1"): shown only when asked for.
 COMPLETA_KEYS = (
     "requisicao_nota_fiscal", "protocolo_nota_fiscal", "requisicao_cancelamento",
     "protocolo_cancelamento", "requisicao_carta_correcao", "protocolo_carta_correcao",
 )
-
-
-def gateway_file_path(note: Note, field: str, *, attempt: int | None = None) -> str:
-    """Our path for one ``caminho_*`` field of a note (served by the storage app).
-
-    ``attempt`` addresses the files of an earlier attempt: 0 is ``tentativa_anterior``,
-    1.. the entries of ``tentativas_anteriores``.
-    """
-    name = field.removeprefix("caminho_")
-    if attempt is None:
-        return f"/v2/arquivos/{note.pk}/{name}"
-    return f"/v2/arquivos/{note.pk}/tentativa-{attempt}/{name}"
+# Focus adds them to NFe and NFCe only.
+COMPLETA_DOC_TYPES = ("nfe", "nfce")
 
 
 def _rewrite_paths(data: dict[str, Any], note: Note, attempt: int | None = None) -> None:
+    """Focus's file paths become our signed links (fiscal/file_links.py). ``attempt``
+    addresses the files of an earlier attempt: 0 is ``tentativa_anterior``, 1.. the entries
+    of ``tentativas_anteriores``."""
     for key, value in list(data.items()):
         if key.startswith("caminho_") and isinstance(value, str) and value.startswith("/"):
-            data[key] = gateway_file_path(note, key, attempt=attempt)
+            data[key] = file_link(note, key, value, attempt=attempt)
 
 
 def with_gateway_paths(data: dict[str, Any], note: Note) -> dict[str, Any]:
@@ -47,6 +41,11 @@ def note_consulta(note: Note, *, completa: bool = False) -> dict[str, Any]:
     # Our own record wins over the last upstream body: it is what the gateway settled on.
     data["ref"] = note.ref
     data["status"] = note.status
+    if completa and note.doc_type in COMPLETA_DOC_TYPES and note.status == NoteStatus.PROCESSANDO:
+        # Still at Focus: what it would show is the request as sent, nothing else yet.
+        for key in COMPLETA_KEYS:
+            data.setdefault(key, None)
+        data["requisicao_nota_fiscal"] = data["requisicao_nota_fiscal"] or note.payload
     for key in ("status_sefaz", "mensagem_sefaz"):
         if getattr(note, key):
             data[key] = getattr(note, key)

@@ -20,6 +20,14 @@ def note_by_ref(*, tenant: Tenant, environment: str, doc_type: str, ref: str) ->
     )
 
 
+def note_at_focus(*, tenant: Tenant, environment: str, doc_type: str, ref: str) -> Note | None:
+    """The note under ``ref`` as the facade sees it: one Focus holds. A note Focus refused at
+    its first validation exists only in our records (native API, timeline); at Focus the ref
+    is free, so the facade answers 404 for it as Focus does."""
+    note = note_by_ref(tenant=tenant, environment=environment, doc_type=doc_type, ref=ref)
+    return None if note is None or note.focus_refused else note
+
+
 def note_list(
     *,
     tenant: Tenant,

@@ -114,7 +114,7 @@ class Accepted:
 def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any,
                 params: dict[str, str] | None = None) -> Accepted:
     """Validate like Focus's first validation, find the company, and persist the note."""
-    ref = validate_ref(ref)
+    ref = validate_ref(ref, doc_type=doc_type)
     _, document = validate_document(doc_type, payload)
     empresa = empresa_for_document(tenant=api_key.tenant, doc_type=doc_type, document=document)
     return note_persist(api_key=api_key, empresa=empresa, doc_type=doc_type, ref=ref,
@@ -184,6 +184,7 @@ def _resend(note: Note, empresa: Empresa, payload: dict, token: str,
     note.mensagem_sefaz = ""
     note.erros = None
     note.tenant_attempt += 1
+    note.focus_refused = False
     note.next_action = NextAction.SUBMIT
     note.next_action_at = lease_until
     note.claim_token = token

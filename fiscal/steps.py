@@ -181,6 +181,7 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
                    status_code=response.status_code, body=redacted_body(body),
                    ms=round(response.duration_ms))
         locked.in_doubt = False
+        locked.focus_refused = False
         apply_upstream(locked, body, source="submit")
         if locked.claim_token == token:
             locked.claim_token = ""
@@ -216,6 +217,7 @@ def _submit_rejected(note: Note, token: str, exc: FocusRejected) -> StepResult:
         body = {"status": NoteStatus.ERRO_AUTORIZACAO, "mensagem_sefaz": exc.mensagem,
                 "erros": exc.erros or [{"codigo": exc.codigo, "mensagem": exc.mensagem}]}
         apply_upstream(locked, body, source="submit", keep_upstream=True)
+        locked.focus_refused = True
         if locked.claim_token == token:
             locked.claim_token = ""
             locked.next_action = NextAction.NONE

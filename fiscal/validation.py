@@ -26,12 +26,11 @@ REF_MAX_LENGTH = 100
 _REF = re.compile(REF_PATTERN)
 
 
-def _missing(field: str) -> FocusError:
+def _missing(field: str, codigo: str = "requisicao_invalida") -> FocusError:
     return FocusError(
-        "requisicao_invalida",
+        codigo,
         f"Parâmetro \"{field}\" não informado",
-        erros=[{"codigo": "requisicao_invalida", "campo": field,
-                "mensagem": f"{field} não informado"}],
+        erros=[{"codigo": codigo, "campo": field, "mensagem": f"{field} não informado"}],
     )
 
 
@@ -63,9 +62,10 @@ def emitter_document(doc_type: str, payload: dict[str, Any]) -> tuple[str, str]:
     raise _missing(field)
 
 
-def validate_ref(ref: str | None) -> str:
+def validate_ref(ref: str | None, *, doc_type: str = "") -> str:
     if not ref:
-        raise _missing("ref")
+        # Reference: focus-nfe-api-v2.txt, NFCe "Status API": 400 ref_ausente.
+        raise _missing("ref", "ref_ausente" if doc_type == "nfce" else "requisicao_invalida")
     # "." and ".." are URL dot-segments: clients remove them (RFC 3986 §5.2.4), so a GET of
     # /v2/nfe/.. never reaches the note.
     if len(ref) > REF_MAX_LENGTH or not _REF.fullmatch(ref) or ref in (".", ".."):

@@ -116,7 +116,8 @@ def create(app: App, req: Request) -> Response:
         company = store.add_company(
             {k: v for k, v in fields.items() if k not in ("token_homologacao", "token_producao")}
         )
-        return json_response(201, company.public(with_tokens=True))
+        # Reference: FocusNFe/api-doc _empresas.md, "Criação de empresa": 200 OK.
+        return json_response(200, company.public(with_tokens=True))
 
 
 def listing(app: App, req: Request) -> Response:

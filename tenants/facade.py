@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 from django.db.models import Count
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -69,8 +69,13 @@ def _focus_refusal(request: Request) -> Iterator[None]:
 
 def _company_body(request: Request) -> object:
     """Focus's document describes the body as ``{empresa: {...}}`` and its example as the flat
-    object: accept both."""
-    data = request.data
+    object: accept both. A body that is not JSON is Focus's 400 parametros_invalidos (the
+    companies' own "Status API" table, FocusNFe/api-doc _empresas.md)."""
+    try:
+        data = request.data
+    except exceptions.ParseError:
+        raise FocusError("parametros_invalidos", "Existe um problema no JSON recebido",
+                         status_code=400) from None
     if isinstance(data, dict) and set(data) == {"empresa"} and isinstance(data["empresa"], dict):
         return data["empresa"]
     return data
@@ -109,8 +114,9 @@ class EmpresasFacade(FocusAPIView):
             empresa = services.empresa_create(tenant=self.tenant, data=data,
                                               acting_environment=self.environment,
                                               dry_run=dry_run)
-        return Response(EmpresaOutputSerializer(empresa).data,
-                        status=status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED)
+        # Focus answers a creation 200 OK, as it answers a dry run (FocusNFe/api-doc
+        # _empresas.md, "Criação de empresa").
+        return Response(EmpresaOutputSerializer(empresa).data, status=status.HTTP_200_OK)
 
 
 class EmpresaFacade(FocusAPIView):

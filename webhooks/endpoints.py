@@ -86,9 +86,15 @@ def generate_secret() -> str:
 
 
 def url_refusal(url: str) -> str | None:
-    """Why this URL may not be registered, or None. Same checks as every delivery."""
+    """Why this URL may not be registered, or None.
+
+    The scheme, the spelling and literal addresses (loopback, private, link-local, metadata,
+    ...) are refused here; a name is not resolved: whether it resolves now says nothing about
+    the moment of a delivery (Focus's own example, ``http://minha.url/nfe``, does not resolve),
+    and every delivery resolves it and checks every address it gets (webhooks/transport.py).
+    """
     try:
-        transport.check_url(url)
+        transport.check_url(url, resolve_names=False)
     except transport.TransportError as exc:
         return str(exc)
     return None

@@ -5,8 +5,9 @@ Endpoint with ``format = focus`` and ``focus_event`` set; ``FOCUS_EVENTS`` maps 
 event names onto the endpoint's document-type and event-type filters. Hooks belong to a token,
 so they are listed per tenant and environment (the key's). Deliberate differences: hooks are
 signed with Standard Webhooks headers as well (Focus receivers ignore them), ``authorization``
-is answered masked (it is a secret we keep), and events for documents the gateway does not
-handle (``nfe_recebida``, ``cte``, ``mdfe``, ...) are refused by name.
+is answered masked after the creation's answer (it is a secret we keep), and events for
+documents the gateway does not handle (``nfe_recebida``, ``cte``, ``mdfe``, ...) are refused
+by name.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rest_framework.response import Response
 from core.api import FocusAPIView
 from core.documents import normalize
 from core.errors import FocusError
-from fiscal.selectors import note_by_ref
+from fiscal.selectors import note_at_focus
 from tenants import selectors as tenant_selectors
 from tenants.models import Empresa
 from webhooks import selectors
@@ -115,7 +116,7 @@ class HooksFacade(FocusAPIView):
             authorization_header=data.get("authorization_header") or "",
             focus_event=event,
         )
-        return Response(hook_representation(created.endpoint))
+        return Response(hook_representation(created.endpoint, reveal_authorization=True))
 
 
 class HookFacade(FocusAPIView):
@@ -147,8 +148,9 @@ class NoteHookResendFacade(FocusAPIView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str, ref: str) -> Response:
-        note = note_by_ref(tenant=self.tenant, environment=self.environment,
-                                   doc_type=doc_type, ref=ref)
+        # Not a note Focus refused at its first validation: Focus holds no such note.
+        note = note_at_focus(tenant=self.tenant, environment=self.environment,
+                             doc_type=doc_type, ref=ref)
         if note is None:
             raise FocusError("nao_encontrado", "Nota fiscal não encontrada.", status_code=404)
         endpoints = note_resend(tenant=self.tenant, note=note)

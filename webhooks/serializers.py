@@ -166,8 +166,11 @@ class HookInputSerializer(StrictSerializer):
                                                  allow_null=True, max_length=100)
 
 
-def hook_representation(endpoint: Endpoint, health: HookHealth | None = None) -> dict[str, Any]:
-    """A hook as Focus shows it. ``authorization`` is masked: it is a secret we keep.
+def hook_representation(endpoint: Endpoint, health: HookHealth | None = None, *,
+                        reveal_authorization: bool = False) -> dict[str, Any]:
+    """A hook as Focus shows it. ``authorization`` is answered as sent in the answer to its
+    creation, as Focus does (the tenant has just sent it), and masked afterwards: it is a
+    secret we keep.
 
     With ``health`` (the single-hook GET), the metrics window follows ``event`` as in Focus's
     example; ``count_since`` in Brasília time with its offset and whole seconds, as Focus writes
@@ -176,7 +179,8 @@ def hook_representation(endpoint: Endpoint, health: HookHealth | None = None) ->
     data: dict[str, Any] = {
         "id": endpoint.public_id,
         "url": endpoint.url,
-        "authorization": mask_secret(endpoint.authorization) or None,
+        "authorization": (endpoint.authorization if reveal_authorization
+                          else mask_secret(endpoint.authorization)) or None,
         "authorization_header": endpoint.authorization_header or None,
         "event": endpoint.focus_event or None,
     }

@@ -174,11 +174,33 @@ def _split(url: str) -> tuple[str, str, int, str]:
     return scheme, host, port or (443 if scheme == "https" else 80), path
 
 
+# A host name as DNS spells it (after IDNA): labels of letters, digits and inner hyphens.
+_HOST_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
+
+
+def _is_localhost(host: str) -> bool:
+    # RFC 6761: "localhost" and its subdomains are loopback, whatever a resolver says.
+    return host == "localhost" or host.endswith(".localhost")
+
+
 def check_url(url: str, *, resolve_names: bool = True) -> Target:
     """Validate a URL and every address it points at. Raises UnsafeURL (or ConnectionFailed
-    when the name does not resolve)."""
+    when the name does not resolve).
+
+    ``resolve_names=False`` (registration): the URL, literal addresses and localhost are
+    checked, a name is only checked for its spelling; every delivery resolves and checks it.
+    """
     scheme, host, port, path = _split(url)
     literal = _literal_address(host)
+    if literal is None and _is_localhost(host):
+        literal = ipaddress.IPv4Address("127.0.0.1")
+    if literal is None:
+        try:
+            spelled = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise UnsafeURL(f"host {host!r} is not a valid name") from None
+        if not _HOST_NAME.match(spelled):
+            raise UnsafeURL(f"host {host!r} is not a valid name")
     if literal is not None:
         addresses = [literal]
     elif not resolve_names:

@@ -52,9 +52,10 @@ def test_unknown_native_routes_are_native_404(actor: Actor, debug: bool, path: s
 
 @pytest.mark.parametrize("method,path", [("put", "/v2/nfe"), ("patch", "/v2/empresas"),
                                          ("put", "/v2/nfe/ref-1")])
-def test_wrong_methods_on_the_facade_are_focus_405(actor: Actor, debug: bool, method: str,
+def test_wrong_methods_on_the_facade_are_focus_404(actor: Actor, debug: bool, method: str,
                                                    path: str) -> None:
-    assert_focus(getattr(actor.client, method)(path), 405, "metodo_nao_permitido")
+    # Focus: 404 nao_encontrado "Utilize o método POST" (NFe "Status API").
+    assert_focus(getattr(actor.client, method)(path), 404, "nao_encontrado")
 
 
 def test_wrong_method_on_the_hook_receiver_is_focus_405(debug: bool, db: None) -> None:

@@ -128,4 +128,5 @@ def test_emit_query_cancel_archive_download_and_filter(
     # Another tenant sees none of it.
     assert other.client.get("/api/v1/notes", {"cnpj": ALFA}).json()["results"] == []
     assert other.client.get("/v2/nfe/alfa-1").status_code == 404
-    assert other.client.get(consulta["caminho_xml_nota_fiscal"]).status_code == 404
+    # The link is the credential (test_file_links.py); another key on the keyed path is a 404.
+    assert other.client.get(f"/v2/arquivos/{note.pk}/xml_nota_fiscal").status_code == 404

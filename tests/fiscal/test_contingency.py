@@ -7,6 +7,7 @@ from tenants.models import Empresa
 from tests.conftest import VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream, drive
 from tests.sandbox.helpers import nfce_payload, nfe_payload
+from tests.support.file_links import link_target
 
 
 def test_nfe_contingency_resend_keeps_the_earlier_attempt_and_the_gap(
@@ -20,8 +21,8 @@ def test_nfe_contingency_resend_keeps_the_earlier_attempt_and_the_gap(
     assert previous and previous["status"] == "cancelado"
     assert int(previous["numero"]) != int(note.numero)  # a numbering gap
     consulta = actor.client.get("/v2/nfe/ct-1").json()
-    assert consulta["tentativa_anterior"]["caminho_xml_nota_fiscal"] == (
-        f"/v2/arquivos/{note.pk}/tentativa-0/xml_nota_fiscal")
+    assert link_target(consulta["tentativa_anterior"]["caminho_xml_nota_fiscal"]) == (
+        note.pk, "xml_nota_fiscal", 0)
     assert note.events.filter(kind=NoteEvent.Kind.STATUS_CHANGED,
                               message__startswith="Focus cancelled an earlier").exists()
     counter = upstream.counter(note.upstream_ref)
@@ -58,7 +59,7 @@ def test_nfce_timeout_correction_is_recorded(actor: Actor, empresa: Empresa,
     assert note.tentativas_anteriores
     consulta = actor.client.get("/v2/nfce/tc-1").json()
     first = consulta["tentativas_anteriores"][0]
-    assert first["caminho_xml_nota_fiscal"].startswith(f"/v2/arquivos/{note.pk}/tentativa-1/")
+    assert link_target(first["caminho_xml_nota_fiscal"])[::2] == (note.pk, 1)
 
 
 def test_manual_offline_nfce_is_sent_with_the_tenants_numbering(

@@ -9,6 +9,7 @@ from tenants.models import Empresa
 from tests.conftest import VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream, drive
 from tests.sandbox.helpers import HOMOLOGACAO_NOME, nfe_payload, nfse_payload, nfsen_payload
+from tests.support.file_links import link_target
 
 
 def emit(actor: Actor, ref: str, payload: dict, doc_type: str = "nfe"):
@@ -37,7 +38,7 @@ def test_nfe_is_accepted_with_focus_answer_and_settles(actor: Actor, other: Acto
     assert consulta["status"] == "autorizado"
     assert consulta["ref"] == "pedido-1"
     assert consulta["chave_nfe"] == "NFe" + note.chave  # as Focus writes it
-    assert consulta["caminho_xml_nota_fiscal"] == f"/v2/arquivos/{note.pk}/xml_nota_fiscal"
+    assert link_target(consulta["caminho_xml_nota_fiscal"]) == (note.pk, "xml_nota_fiscal", None)
     assert "requisicao_nota_fiscal" not in consulta
     completa = actor.client.get("/v2/nfe/pedido-1?completa=1").json()
     assert "protocolo_nota_fiscal" in completa
@@ -224,7 +225,8 @@ def test_file_paths_in_answers_serve_the_archived_bytes(actor: Actor, other: Act
     assert response.status_code == 200
     xml = b"".join(response.streaming_content) if response.streaming else response.content
     assert note.chave.encode() in xml
-    assert other.client.get(path).status_code == 404
+    # The link is the credential (tests/fiscal/test_file_links.py); the keyed path is not.
+    assert other.client.get(f"/v2/arquivos/{note.pk}/xml_nota_fiscal").status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from fiscal.models import NextAction, Note, NoteEvent, NoteStatus
 from tenants.models import Empresa
 from tests.conftest import OTHER_CNPJ, VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream, drive
+from tests.support.file_links import link_target
 
 
 def importar(actor: Actor, xml: bytes, ref: str | None = "imp-1"):
@@ -27,7 +28,7 @@ def test_importacao_creates_an_authorized_note_with_focus_answer(
     note = Note.objects.get(ref="imp-1")
     assert answer["ref"] == "imp-1" and answer["status"] == "autorizado"
     assert answer["status_sefaz"] == "100"
-    assert answer["caminho_xml_nota_fiscal"] == f"/v2/arquivos/{note.pk}/xml_nota_fiscal"
+    assert link_target(answer["caminho_xml_nota_fiscal"]) == (note.pk, "xml_nota_fiscal", None)
     assert note.doc_type == "nfe" and note.empresa == empresa
     assert note.status == NoteStatus.AUTORIZADO and note.next_action == NextAction.NONE
     assert not note.in_doubt and not note.claim_token

@@ -14,6 +14,7 @@ from tenants.models import Empresa
 from tests.conftest import VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream, drive
 from tests.sandbox.helpers import nfce_payload, nfe_payload, nfse_payload
+from tests.support.file_links import link_target
 
 JUSTIFICATIVA = "Cancelamento por erro de digitação no pedido"
 
@@ -56,7 +57,7 @@ def test_cancel_an_authorized_nfe(actor: Actor, other: Actor, authorized) -> Non
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "cancelado" and body["status_sefaz"] == "135"
-    assert body["caminho_xml_cancelamento"] == f"/v2/arquivos/{note.pk}/xml_cancelamento"
+    assert link_target(body["caminho_xml_cancelamento"]) == (note.pk, "xml_cancelamento", None)
     note.refresh_from_db()
     assert note.status == NoteStatus.CANCELADO
     event = note.fiscal_events.get()
@@ -118,7 +119,7 @@ def test_nfce_is_synchronous_and_cancels_within_thirty_minutes(actor: Actor, aut
     assert body["status"] == "autorizado"
     assert body["qrcode_url"] and body["url_consulta_nf"]
     note = Note.objects.get(ref="cupom-1")
-    assert body["caminho_danfe"] == f"/v2/arquivos/{note.pk}/danfe"
+    assert link_target(body["caminho_danfe"]) == (note.pk, "danfe", None)
     assert note.next_action == NextAction.NONE
     Note.objects.filter(pk=note.pk).update(authorized_at=timezone.now() - timedelta(minutes=31))
     late = cancel(actor, "cupom-1", "nfce")
@@ -163,7 +164,8 @@ def test_carta_de_correcao_up_to_twenty(actor: Actor, authorized, upstream: Upst
                                  format="json").json()
         assert body["status"] == "autorizado", body
         assert body["numero_carta_correcao"] == n
-    assert body["caminho_pdf_carta_correcao"] == f"/v2/arquivos/{note.pk}/pdf_carta_correcao"
+    assert link_target(body["caminho_pdf_carta_correcao"]) == (
+        note.pk, "pdf_carta_correcao", None)
     refused = actor.client.post(url, {"correcao": "A vigésima primeira correção"},
                                 format="json")
     assert refused.status_code == 200
@@ -256,25 +258,3 @@ def test_fiscal_events_through_the_native_api(actor: Actor, other: Actor, author
     assert actor.client.get("/api/v1/fiscal-events?status=x").status_code == 400
     timeline = actor.client.get(f"/api/v1/notes/{note.pk}").json()["timeline"]
     assert any(e["kind"] == "operation" and "cancelamento" in e["message"] for e in timeline)
-
-
-def test_operation_waits_when_the_tokens_budget_is_spent(actor: Actor, authorized,  # type: ignore[no-untyped-def]
-                                                         empresa: Empresa) -> None:
-    from django.core.cache import cache
-
-    from fiscal.focus.budget import observe
-    from fiscal.focus.client import token_fingerprint
-
-    note = authorized("bud-1")
-    observe(fingerprint=token_fingerprint(empresa.token_homologacao), remaining=0, reset=30)
-    response = cancel(actor, "bud-1")
-    assert response.status_code == 202
-    event = note.fiscal_events.get()
-    assert event.next_action == NextAction.SUBMIT and not event.in_doubt  # nothing was sent
-    note.refresh_from_db()
-    assert note.status == NoteStatus.AUTORIZADO
-    cache.clear()  # the window passes
-    event = drive_event(event)
-    assert event.status == "autorizado"
-    note.refresh_from_db()
-    assert note.status == NoteStatus.CANCELADO

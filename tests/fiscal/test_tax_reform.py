@@ -45,7 +45,8 @@ def test_reform_fields_are_kept_and_written_into_the_authorized_xml(
         assert fragment in body, fragment
     archive_run_due()
     assert Artifact.objects.filter(note=note, field="xml_nota_fiscal").exists()
-    assert other.client.get(consulta["caminho_xml_nota_fiscal"]).status_code == 404
+    # The link is the credential (test_file_links.py); another key on the keyed path is a 404.
+    assert other.client.get(f"/v2/arquivos/{note.pk}/xml_nota_fiscal").status_code == 404
 
 
 def test_incoherent_values_end_in_erro_autorizacao_with_sefaz_code_and_can_be_fixed(

@@ -23,6 +23,7 @@ from tests.storage.conftest import (
     serve_note_files,
 )
 from tests.storage.upstream import Upstream
+from tests.support.file_links import link_target
 
 
 def _body(response) -> bytes:
@@ -48,13 +49,13 @@ def test_the_facade_paths_serve_the_archived_bytes(
     consulta = note_consulta(note)
     for field in ("caminho_xml_nota_fiscal", "caminho_danfe"):
         path = consulta[field]
-        assert path.startswith(f"/v2/arquivos/{note.pk}/")
+        assert link_target(path)[0] == note.pk
         response = actor.client.get(path)
         assert response.status_code == (302 if archive.name == "s3" else 200)
         expected = upstream.files[note.upstream[field]][1]
         assert _body(response) == expected
-        # Another tenant: Focus's 404, nothing revealed.
-        denied = other.client.get(path)
+        # Another tenant's key on the keyed path: Focus's 404, nothing revealed.
+        denied = other.client.get(f"/v2/arquivos/{note.pk}/{field.removeprefix('caminho_')}")
         assert denied.status_code == 404
         assert denied.json()["codigo"] == "nao_encontrado"
     assert upstream.count() == requests_before  # served from the archive, not from Focus
@@ -147,7 +148,7 @@ def test_files_of_an_earlier_attempt_are_served(
     publish_change(note)
     archive_all()
     path = note_consulta(note)["tentativa_anterior"]["caminho_xml_nota_fiscal"]
-    assert path == f"/v2/arquivos/{note.pk}/tentativa-0/xml_nota_fiscal"
+    assert link_target(path) == (note.pk, "xml_nota_fiscal", 0)
     assert _body(actor.client.get(path)) == upstream.files[previous][1]
 
 

@@ -20,7 +20,7 @@ def test_focus_style_create_update_and_delete_disables(actor: Actor, other: Acto
     # A test key sets only the homologação token (tests/test_environment_isolation.py).
     created = actor.client.post("/v2/empresas", empresa_payload(token_producao=None),
                                 format="json")
-    assert created.status_code == 201
+    assert created.status_code == 200
     pk = created.json()["id"]
     assert other.client.get(f"/v2/empresas/{pk}").json()["codigo"] == "nao_encontrado"
     updated = actor.client.put(f"/v2/empresas/{pk}", {"nome_fantasia": "Outra"}, format="json")
@@ -38,10 +38,11 @@ def test_focus_style_errors(actor: Actor, empresa_payload) -> None:
     assert body["codigo"] == "erro_validacao"
     assert body["erros"][0]["campo"] == "cnpj"
 
-    # Focus answers 415 for JSON it cannot parse.
+    # The companies' own table: 400 parametros_invalidos for JSON it cannot parse.
     broken = actor.client.post("/v2/empresas", data="{", content_type="application/json")
-    assert broken.status_code == 415
-    assert set(broken.json()) == {"codigo", "mensagem"}
+    assert broken.status_code == 400
+    assert broken.json() == {"codigo": "parametros_invalidos",
+                             "mensagem": "Existe um problema no JSON recebido"}
 
     missing = actor.client.get("/v2/empresas/abc")
     assert missing.status_code == 404

@@ -43,6 +43,21 @@ def no_connections(monkeypatch):
     monkeypatch.setattr(transport, "_http", refuse)
 
 
+# Names that resolve (FAKE_DNS) to addresses we never call: accepted at registration (a name
+# is not resolved then), refused at every delivery.
+HOSTILE_NAMES = [
+    "http://evil.example.com/hook",
+    "http://metadata.example.com/hook",
+    "http://rebind.example.com/hook",
+    "http://mapped.example.com/hook",
+]
+
+
+def hostile_literals(port: int) -> list[str]:
+    """Refused as written, with no resolution: literal addresses, localhost, bad schemes."""
+    return [url for url in hostile_urls(port) if url not in HOSTILE_NAMES]
+
+
 def hostile_urls(port: int) -> list[str]:
     return [
         f"http://127.0.0.1:{port}/hook",
@@ -90,7 +105,7 @@ def test_hostile_urls_are_refused_at_registration_with_no_connection(
     actor: Actor, other: Actor, settings, fake_dns, no_connections, receiver
 ) -> None:
     settings.FG_WEBHOOKS_ALLOW_LOOPBACK = False
-    for url in hostile_urls(receiver.port):
+    for url in hostile_literals(receiver.port):
         native = actor.client.post("/api/v1/webhook-endpoints", {"url": url}, format="json")
         assert native.status_code == 400, (url, native.content)
         assert native.json()["code"] in {"invalid_url", "validation_error"}
@@ -153,3 +168,32 @@ def test_https_keeps_the_name_for_sni_and_the_host_header(monkeypatch, fake_dns)
     assert request.headers["host"] == "public.example.com"
     assert request.extensions["sni_hostname"] == "public.example.com"
     assert answer.status_code == 200 and answer.address == "93.184.216.34"
+
+
+def test_a_name_is_accepted_at_registration_and_checked_at_each_delivery(
+    actor: Actor, other: Actor, empresa, settings, fake_dns, receiver
+) -> None:
+    settings.FG_WEBHOOKS_ALLOW_LOOPBACK = False
+    # Focus's own example: a name that resolves nowhere right now is a valid hook URL.
+    example = actor.client.post("/v2/hooks", {"event": "nfe", "url": "http://minha.url/nfe"},
+                                format="json")
+    assert example.status_code == 200, example.content
+    assert example.json()["url"] == "http://minha.url/nfe"
+    for url in HOSTILE_NAMES:
+        created = actor.client.post("/v2/hooks", {"event": "nfe", "url": url}, format="json")
+        assert created.status_code == 200, (url, created.content)
+    assert other.client.get("/v2/hooks").json() == []
+    # Badly spelled names are still refused as Focus refuses them.
+    for url in ("http://minha url/nfe", "http://-x-.example.com/", "http://a..b/"):
+        refused = actor.client.post("/v2/hooks", {"event": "nfe", "url": url}, format="json")
+        assert refused.status_code == 400 and refused.json()["mensagem"] == f"URL inválida: {url}"
+
+    publish_note(make_note(empresa))
+    outcomes = run_due()
+    # Every delivery resolved its name and was refused before connecting.
+    assert outcomes and all(outcome == "retry" for outcome in outcomes)
+    errors = [a.error for a in Attempt.objects.order_by("id")]
+    assert any("cannot resolve minha.url" in e for e in errors)
+    assert any("private" in e for e in errors) and any("metadata" in e for e in errors)
+    assert all(a.status_code is None for a in Attempt.objects.all())
+    assert receiver.requests == []
