@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,8 +66,42 @@ def new_claim_token() -> str:
     return secrets.token_hex(16)
 
 
+_timeline = threading.local()  # gunicorn runs requests in threads: one batch per thread
+
+
+@contextmanager
+def timeline_batch() -> Iterator[None]:
+    """Timeline rows written inside are inserted together, in one statement, at the end.
+
+    Use it inside the transaction that writes them (``with transaction.atomic(),
+    timeline_batch():``): the rows then commit or roll back with it, as one by one. Nested
+    batches join the outer one. Nothing may read the timeline back before the block ends.
+    """
+    if getattr(_timeline, "rows", None) is not None:
+        yield
+        return
+    _timeline.rows = []
+    try:
+        yield
+        rows = _timeline.rows
+    finally:
+        _timeline.rows = None
+    if rows:
+        NoteEvent.objects.bulk_create(rows)
+
+
+def timeline_add(event: NoteEvent) -> NoteEvent:
+    """Insert one timeline row now, or with the current batch (``timeline_batch``)."""
+    rows = getattr(_timeline, "rows", None)
+    if rows is None:
+        event.save(force_insert=True)
+    else:
+        rows.append(event)
+    return event
+
+
 def note_event(note: Note, kind: str, message: str = "", **data: Any) -> NoteEvent:
-    event = NoteEvent.objects.create(note=note, kind=kind, message=message, data=data)
+    event = timeline_add(NoteEvent(note=note, kind=kind, message=message, data=data))
     notes_log.info("note %s %s: %s", note.pk, kind, message, extra={
         "note_id": note.pk, "tenant_id": note.tenant_id, "upstream_ref": note.upstream_ref})
     return event
@@ -208,12 +245,23 @@ def still_pending(note: Note) -> bool:
 
 # --- applying what Focus says -------------------------------------------------------------------
 
+# Every column apply_upstream may change: a caller that saves once, after it
+# (``save=False``), writes these and its own, not the whole row (the payload is not rewritten).
+UPSTREAM_FIELDS = (
+    "upstream", *sorted(set(_COLUMNS.values())), "erros", "contingencia_offline",
+    "contingencia_offline_efetivada", "tentativa_anterior", "tentativas_anteriores", "status",
+    "settled_at", "stuck_at", "authorized_at", "next_action", "next_action_at", "updated_at",
+)
+
+
 def apply_upstream(note: Note, body: dict[str, Any], *, source: str,
-                   keep_upstream: bool = False) -> bool:
+                   keep_upstream: bool = False, save: bool = True) -> bool:
     """Apply a Focus consulta body (answer, read or hook) to a locked note; publish changes.
 
     Statuses never move backwards: a body whose status is not an allowed successor of the
     note's is recorded in the timeline and otherwise ignored. Returns True when applied.
+    ``save=False``: the caller saves the note (``UPSTREAM_FIELDS`` and its own) in the same
+    transaction, once; the subscribers see the note as applied, in memory.
     """
     new_status = body.get("status")
     old_status = note.status
@@ -266,7 +314,8 @@ def apply_upstream(note: Note, body: dict[str, Any], *, source: str,
             if not still_pending(note) and note.next_action == NextAction.SYNC:
                 note.next_action = NextAction.NONE
                 note.next_action_at = None
-    note.save()
+    if save:
+        note.save()
     for change_type in _changes(note, old_status, before, changed):
         if change_type in _CONTINGENCY_MESSAGES:
             # Surfaced, not hidden: contingency and earlier attempts go on the timeline.

@@ -36,13 +36,18 @@ from fiscal.focus.client import (
 from fiscal.models import FocusHook, NextAction, Note, NoteEvent, NoteStatus
 from fiscal.render import note_consulta
 from fiscal.services import (
+    UPSTREAM_FIELDS,
     apply_upstream,
     new_claim_token,
     note_event,
     now,
     redacted_body,
     still_pending,
+    timeline_batch,
 )
+
+# What a step's answer writes besides apply_upstream's columns (one UPDATE, not the whole row).
+_STEP_FIELDS = (*UPSTREAM_FIELDS, "in_doubt", "focus_refused", "claim_token", "priority")
 
 # Focus codes that, answered to a POST, mean "I already hold this ref": read it instead.
 ALREADY_HELD = {"em_processamento", "nfe_autorizada", "ja_autorizada", "nfe_cancelada"}
@@ -175,21 +180,21 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
     except FocusRejected as exc:
         return _submit_rejected(note, token, exc)
     body = response.data
-    with transaction.atomic():
+    with transaction.atomic(), timeline_batch():
         locked = Note.objects.select_for_update().get(pk=note.pk)
         note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the POST",
                    status_code=response.status_code, body=redacted_body(body),
                    ms=round(response.duration_ms))
         locked.in_doubt = False
         locked.focus_refused = False
-        apply_upstream(locked, body, source="submit")
+        apply_upstream(locked, body, source="submit", save=False)
         if locked.claim_token == token:
             locked.claim_token = ""
             if locked.status == NoteStatus.PROCESSANDO or still_pending(locked):
                 locked.next_action = NextAction.SYNC
                 locked.next_action_at = now() + timedelta(seconds=_first_sync_delay(locked))
                 locked.priority = 0
-        locked.save()
+        locked.save(update_fields=_STEP_FIELDS)
     return StepResult(note=locked, upstream_status=response.status_code, upstream_body=body)
 
 
@@ -254,7 +259,7 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
                          delay=_retry_delay(note.sync_attempts))
         return _reloaded(note)
     body = response.data
-    with transaction.atomic():
+    with transaction.atomic(), timeline_batch():
         locked = Note.objects.select_for_update().get(pk=note.pk)
         note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the read",
                    status_code=response.status_code, status=body.get("status"),
@@ -276,7 +281,7 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
                 locked.save()
             return StepResult(note=locked)
         locked.in_doubt = False
-        apply_upstream(locked, body, source="sync")
+        apply_upstream(locked, body, source="sync", save=False)
         if locked.claim_token == token:
             locked.claim_token = ""
             if locked.status == NoteStatus.PROCESSANDO or still_pending(locked):
@@ -285,7 +290,7 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
                 locked.next_action = NextAction.NONE
                 locked.next_action_at = None
                 locked.priority = 0
-        locked.save()
+        locked.save(update_fields=_STEP_FIELDS)
     return StepResult(note=locked)
 
 

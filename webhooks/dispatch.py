@@ -111,6 +111,21 @@ def kick_on_commit(delivery_ids: list[int]) -> None:
         transaction.on_commit(lambda: _kick(delivery_ids))
 
 
+def _kick_new(candidates: list[tuple[int, int]]) -> None:
+    try:
+        _claim(sorted(candidates), now=clock(), enqueue=None)
+    except Exception:
+        logger.exception("webhook fast path failed; the dispatcher will send them")
+
+
+def kick_new_on_commit(candidates: list[tuple[int, int]]) -> None:
+    """``kick_on_commit`` for deliveries just written due now to active endpoints, as
+    (delivery id, endpoint id): not read back first. The claim is conditional anyway (still
+    pending and due), and one whose endpoint is paused meanwhile is released by its task."""
+    if candidates:
+        transaction.on_commit(lambda: _kick_new(candidates))
+
+
 def endpoint_drain(*, endpoint_id: int, now: datetime | None = None,
                    enqueue: Enqueue | None = None) -> int:
     """After a success, hand the freed slot to the endpoint's next due delivery at once.
