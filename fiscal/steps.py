@@ -9,6 +9,7 @@ re-sent. Focus itself refuses a second POST of a ref it holds, which covers the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -334,15 +335,30 @@ def _sync_delay(attempt: int) -> float:
     return schedule[min(max(attempt - 1, 0), len(schedule) - 1)]
 
 
+# (empresa, environment, event, token fingerprint) -> (hooked?, time.monotonic() asked).
+_hooked_seen: dict[tuple[int, str, str, str], tuple[bool, float]] = {}
+# How long an answer is kept: a hook registered, lost or replaced is noticed this much later,
+# which only moves one note's first poll (the dispatcher reads the note anyway).
+_HOOKED_TTL = 10.0
+
+
 def _first_sync_delay(note: Note) -> float:
     """With our hooks registered at Focus, the first poll waits for the hook to arrive."""
-    # A hook of a replaced token is refused on arrival (fiscal.hooks): it does not count.
-    # Compared in the same query (a join), not by loading the company.
-    current = f"empresa__token_{note.environment}_fingerprint"
-    hooked = FocusHook.objects.filter(
-        empresa_id=note.empresa_id, environment=note.environment, event=_hook_event(note),
-        is_active=True, **{current: F("token_fingerprint")},
-    ).exclude(focus_id="").exclude(token_fingerprint="").exists()
+    # The company's current token is part of the key: a replaced token is seen at once.
+    key = (note.empresa_id, note.environment, _hook_event(note),
+           note.empresa.focus_token_fingerprint(note.environment))
+    seen = _hooked_seen.get(key)
+    if seen is not None and time.monotonic() - seen[1] < _HOOKED_TTL:
+        hooked = seen[0]
+    else:
+        # A hook of a replaced token is refused on arrival (fiscal.hooks): it does not count.
+        # Compared in the same query (a join), not by loading the company.
+        current = f"empresa__token_{note.environment}_fingerprint"
+        hooked = FocusHook.objects.filter(
+            empresa_id=note.empresa_id, environment=note.environment, event=key[2],
+            is_active=True, **{current: F("token_fingerprint")},
+        ).exclude(focus_id="").exclude(token_fingerprint="").exists()
+        _hooked_seen[key] = (hooked, time.monotonic())
     return settings.FG_SYNC_FIRST_DELAY_HOOKED if hooked else settings.FG_SYNC_FIRST_DELAY
 
 
