@@ -200,7 +200,8 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
     # catches an error to carry on inside it.
     with transaction.atomic(savepoint=False):
         note = (
-            Note.objects.select_for_update()
+            # Only the note's row is locked: hooks of one tenant never queue on its row.
+            Note.objects.select_for_update(of=("self",))
             .select_related("tenant", "empresa")
             .filter(upstream_ref=ref, empresa_id=hook.empresa_id, environment=hook.environment)
             .first()

@@ -143,6 +143,15 @@ def _release(note: Note, token: str, action: str, *, delay: float, error: str = 
     ) == 1
 
 
+def _lock(note: Note) -> Note:
+    """The note again, locked for the answer's transaction. Its company and tenant come in
+    the same query (the subscribers and the first poll's delay need them) but are not
+    locked: only the note's row is (``of=("self",)``), so notes of one tenant never queue
+    behind each other."""
+    return (Note.objects.select_for_update(of=("self",)).select_related("empresa", "tenant")
+            .get(pk=note.pk))
+
+
 def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
     def write_ahead() -> bool:
         # From here on, until Focus answers, the note is in doubt and the next step anyone
@@ -182,7 +191,7 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
         return _submit_rejected(note, token, exc)
     body = response.data
     with transaction.atomic(), timeline_batch():
-        locked = Note.objects.select_for_update().get(pk=note.pk)
+        locked = _lock(note)
         note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the POST",
                    status_code=response.status_code, body=redacted_body(body),
                    ms=round(response.duration_ms))
@@ -261,7 +270,7 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
         return _reloaded(note)
     body = response.data
     with transaction.atomic(), timeline_batch():
-        locked = Note.objects.select_for_update().get(pk=note.pk)
+        locked = _lock(note)
         note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the read",
                    status_code=response.status_code, status=body.get("status"),
                    ms=round(response.duration_ms))
