@@ -116,12 +116,25 @@ def redacted_body(body: Any) -> Any:
 
 # --- creation ---------------------------------------------------------------------------------
 
-def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str) -> Empresa:
-    """The tenant's company that emits this document, enabled for the type (Focus's errors)."""
+# What the accept path reads of the company: its checks below, and its id for the note. A
+# company of thirty-odd columns cost the accept as much as writing the note did (its query's
+# compilation); the note's other readers load the company themselves.
+ACCEPT_EMPRESA_FIELDS = (
+    "id", "tenant_id", "cnpj", "cpf", "is_active", "certificado_valido_ate",
+    *(f"habilita_{doc_type}" for doc_type in ("nfe", "nfce", "nfse", "nfsen")),
+)
+
+
+def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str,
+                         only: tuple[str, ...] | None = None) -> Empresa:
+    """The tenant's company that emits this document, enabled for the type (Focus's errors).
+
+    ``only``: load just these columns (the accept path: ``ACCEPT_EMPRESA_FIELDS``)."""
     field = "cpf" if len(document) == 11 else "cnpj"
     # The tokens are for the worker: not decrypted on the accept path.
-    empresa = (Empresa.objects.defer("token_homologacao", "token_producao")
-               .filter(tenant=tenant, **{field: document})[:1])
+    companies = (Empresa.objects.only(*only) if only
+                 else Empresa.objects.defer("token_homologacao", "token_producao"))
+    empresa = companies.filter(tenant=tenant, **{field: document})[:1]
     empresa = next(iter(empresa), None)
     if empresa is None:
         # Reference: focus-nfe-api-v2.txt, "403 permissao_negada CNPJ do emitente não autorizado".
@@ -153,7 +166,8 @@ def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any
     """Validate like Focus's first validation, find the company, and persist the note."""
     ref = validate_ref(ref, doc_type=doc_type)
     _, document = validate_document(doc_type, payload)
-    empresa = empresa_for_document(tenant=api_key.tenant, doc_type=doc_type, document=document)
+    empresa = empresa_for_document(tenant=api_key.tenant, doc_type=doc_type, document=document,
+                                   only=ACCEPT_EMPRESA_FIELDS)
     return note_persist(api_key=api_key, empresa=empresa, doc_type=doc_type, ref=ref,
                         payload=payload, params=params)
 
