@@ -175,7 +175,10 @@ TEMPLATES = [
 if env("DATABASE_URL"):
     DATABASES = {
         "default": dj_database_url.parse(
-            env("DATABASE_URL"), conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)
+            env("DATABASE_URL"), conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+            # A kept connection is checked (one cheap round trip) before a request or task
+            # reuses it, so a Postgres restart costs one reconnect, not failed work.
+            conn_health_checks=True,
         )
     }
 else:
@@ -296,6 +299,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 120)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 100)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Celery's Django fixup closes every database connection around each task unless this is
+# set: a new Postgres connection (and backend) per task was a fifth of a worker's CPU. With it,
+# connections follow CONN_MAX_AGE and the health checks, as in the web (config/celery.py calls
+# close_old_connections around each task); the fixup still recycles them every N tasks.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # Separate queues so that a slow tenant endpoint never delays emission.
 CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "submit", "sync", "webhooks", "archive")]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

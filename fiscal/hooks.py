@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +32,15 @@ from fiscal.models import (
     NoteEvent,
     NoteStatus,
 )
-from fiscal.services import apply_upstream, note_event, note_request_sync, now, still_pending
+from fiscal.services import (
+    UPSTREAM_FIELDS,
+    apply_upstream,
+    note_event,
+    note_request_sync,
+    now,
+    still_pending,
+    timeline_batch,
+)
 from tenants.models import Empresa, Environment
 
 logger = logging.getLogger("fiscal.hooks")
@@ -159,7 +168,7 @@ def hook_receive(*, hook: FocusHook, body: dict) -> Note | None:
 
         inutilizacao_apply_hook(hook=hook, body=body)
         return None
-    with transaction.atomic():
+    with transaction.atomic(), timeline_batch():
         return note_apply_hook(hook=hook, body=body)
 
 
@@ -187,9 +196,12 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
     """
     ref = str(body.get("ref") or "")
     status = body.get("status")
-    with transaction.atomic():
+    # No savepoint: hook_receive's transaction is the one that counts, and nothing here
+    # catches an error to carry on inside it.
+    with transaction.atomic(savepoint=False):
         note = (
-            Note.objects.select_for_update()
+            # Only the note's row is locked: hooks of one tenant never queue on its row.
+            Note.objects.select_for_update(of=("self",))
             .select_related("tenant", "empresa")
             .filter(upstream_ref=ref, empresa_id=hook.empresa_id, environment=hook.environment)
             .first()
@@ -199,17 +211,17 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
                       if ref and Note.objects.filter(upstream_ref=ref).exists() else "unknown_ref")
             hook_record_refusal(hook=hook, body=body, reason=reason)
             return None
-        FocusHook.objects.filter(pk=hook.pk).update(last_received_at=now())
+        _touch(hook)
         waiting = note.status == NoteStatus.PROCESSANDO
         if waiting and (not status or status == note.status or status in _HOOK_SETTLES):
             note_event(note, NoteEvent.Kind.HOOK_RECEIVED, f"Focus hook {hook.event}",
                        status=status)
             note.in_doubt = False
-            apply_upstream(note, body, source="hook")
+            apply_upstream(note, body, source="hook", save=False)
             if note.status in FINAL_STATUSES and not still_pending(note) and not note.claim_token:
                 note.next_action = NextAction.NONE
                 note.next_action_at = None
-                note.save(update_fields=["next_action", "next_action_at", "in_doubt"])
+            note.save(update_fields=[*UPSTREAM_FIELDS, "in_doubt"])
             return note
         # Only a change the note could make is worth a read: statuses never go backwards, so
         # "autorizado" for a cancelled note (or an unknown word) is not asked about.
@@ -232,6 +244,18 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
     if news:
         note_request_sync(note=note, reason=f"confirm what a hook said ({status})")
     return note
+
+
+# How stale FocusHook.last_received_at may be: "Focus still reaches us" for the staff and the
+# reconcile, not an exact time. One UPDATE per hook and minute, not per delivery.
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def _touch(hook: FocusHook) -> None:
+    at = now()
+    if hook.last_received_at is None or at - hook.last_received_at >= _TOUCH_EVERY:
+        FocusHook.objects.filter(pk=hook.pk).update(last_received_at=at)
+        hook.last_received_at = at
 
 
 def hook_record_refusal(*, hook: FocusHook, body: dict[str, Any], reason: str) -> None:

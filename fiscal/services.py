@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,8 +66,42 @@ def new_claim_token() -> str:
     return secrets.token_hex(16)
 
 
+_timeline = threading.local()  # gunicorn runs requests in threads: one batch per thread
+
+
+@contextmanager
+def timeline_batch() -> Iterator[None]:
+    """Timeline rows written inside are inserted together, in one statement, at the end.
+
+    Use it inside the transaction that writes them (``with transaction.atomic(),
+    timeline_batch():``): the rows then commit or roll back with it, as one by one. Nested
+    batches join the outer one. Nothing may read the timeline back before the block ends.
+    """
+    if getattr(_timeline, "rows", None) is not None:
+        yield
+        return
+    _timeline.rows = []
+    try:
+        yield
+        rows = _timeline.rows
+    finally:
+        _timeline.rows = None
+    if rows:
+        NoteEvent.objects.bulk_create(rows)
+
+
+def timeline_add(event: NoteEvent) -> NoteEvent:
+    """Insert one timeline row now, or with the current batch (``timeline_batch``)."""
+    rows = getattr(_timeline, "rows", None)
+    if rows is None:
+        event.save(force_insert=True)
+    else:
+        rows.append(event)
+    return event
+
+
 def note_event(note: Note, kind: str, message: str = "", **data: Any) -> NoteEvent:
-    event = NoteEvent.objects.create(note=note, kind=kind, message=message, data=data)
+    event = timeline_add(NoteEvent(note=note, kind=kind, message=message, data=data))
     notes_log.info("note %s %s: %s", note.pk, kind, message, extra={
         "note_id": note.pk, "tenant_id": note.tenant_id, "upstream_ref": note.upstream_ref})
     return event
@@ -79,12 +116,25 @@ def redacted_body(body: Any) -> Any:
 
 # --- creation ---------------------------------------------------------------------------------
 
-def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str) -> Empresa:
-    """The tenant's company that emits this document, enabled for the type (Focus's errors)."""
+# What the accept path reads of the company: its checks below, and its id for the note. A
+# company of thirty-odd columns cost the accept as much as writing the note did (its query's
+# compilation); the note's other readers load the company themselves.
+ACCEPT_EMPRESA_FIELDS = (
+    "id", "tenant_id", "cnpj", "cpf", "is_active", "certificado_valido_ate",
+    *(f"habilita_{doc_type}" for doc_type in ("nfe", "nfce", "nfse", "nfsen")),
+)
+
+
+def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str,
+                         only: tuple[str, ...] | None = None) -> Empresa:
+    """The tenant's company that emits this document, enabled for the type (Focus's errors).
+
+    ``only``: load just these columns (the accept path: ``ACCEPT_EMPRESA_FIELDS``)."""
     field = "cpf" if len(document) == 11 else "cnpj"
     # The tokens are for the worker: not decrypted on the accept path.
-    empresa = (Empresa.objects.defer("token_homologacao", "token_producao")
-               .filter(tenant=tenant, **{field: document})[:1])
+    companies = (Empresa.objects.only(*only) if only
+                 else Empresa.objects.defer("token_homologacao", "token_producao"))
+    empresa = companies.filter(tenant=tenant, **{field: document})[:1]
     empresa = next(iter(empresa), None)
     if empresa is None:
         # Reference: focus-nfe-api-v2.txt, "403 permissao_negada CNPJ do emitente não autorizado".
@@ -116,7 +166,8 @@ def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any
     """Validate like Focus's first validation, find the company, and persist the note."""
     ref = validate_ref(ref, doc_type=doc_type)
     _, document = validate_document(doc_type, payload)
-    empresa = empresa_for_document(tenant=api_key.tenant, doc_type=doc_type, document=document)
+    empresa = empresa_for_document(tenant=api_key.tenant, doc_type=doc_type, document=document,
+                                   only=ACCEPT_EMPRESA_FIELDS)
     return note_persist(api_key=api_key, empresa=empresa, doc_type=doc_type, ref=ref,
                         payload=payload, params=params)
 
@@ -208,12 +259,23 @@ def still_pending(note: Note) -> bool:
 
 # --- applying what Focus says -------------------------------------------------------------------
 
+# Every column apply_upstream may change: a caller that saves once, after it
+# (``save=False``), writes these and its own, not the whole row (the payload is not rewritten).
+UPSTREAM_FIELDS = (
+    "upstream", *sorted(set(_COLUMNS.values())), "erros", "contingencia_offline",
+    "contingencia_offline_efetivada", "tentativa_anterior", "tentativas_anteriores", "status",
+    "settled_at", "stuck_at", "authorized_at", "next_action", "next_action_at", "updated_at",
+)
+
+
 def apply_upstream(note: Note, body: dict[str, Any], *, source: str,
-                   keep_upstream: bool = False) -> bool:
+                   keep_upstream: bool = False, save: bool = True) -> bool:
     """Apply a Focus consulta body (answer, read or hook) to a locked note; publish changes.
 
     Statuses never move backwards: a body whose status is not an allowed successor of the
     note's is recorded in the timeline and otherwise ignored. Returns True when applied.
+    ``save=False``: the caller saves the note (``UPSTREAM_FIELDS`` and its own) in the same
+    transaction, once; the subscribers see the note as applied, in memory.
     """
     new_status = body.get("status")
     old_status = note.status
@@ -266,7 +328,8 @@ def apply_upstream(note: Note, body: dict[str, Any], *, source: str,
             if not still_pending(note) and note.next_action == NextAction.SYNC:
                 note.next_action = NextAction.NONE
                 note.next_action_at = None
-    note.save()
+    if save:
+        note.save()
     for change_type in _changes(note, old_status, before, changed):
         if change_type in _CONTINGENCY_MESSAGES:
             # Surfaced, not hidden: contingency and earlier attempts go on the timeline.

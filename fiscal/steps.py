@@ -9,6 +9,7 @@ re-sent. Focus itself refuses a second POST of a ref it holds, which covers the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,13 +37,18 @@ from fiscal.focus.client import (
 from fiscal.models import FocusHook, NextAction, Note, NoteEvent, NoteStatus
 from fiscal.render import note_consulta
 from fiscal.services import (
+    UPSTREAM_FIELDS,
     apply_upstream,
     new_claim_token,
     note_event,
     now,
     redacted_body,
     still_pending,
+    timeline_batch,
 )
+
+# What a step's answer writes besides apply_upstream's columns (one UPDATE, not the whole row).
+_STEP_FIELDS = (*UPSTREAM_FIELDS, "in_doubt", "focus_refused", "claim_token", "priority")
 
 # Focus codes that, answered to a POST, mean "I already hold this ref": read it instead.
 ALREADY_HELD = {"em_processamento", "nfe_autorizada", "ja_autorizada", "nfe_cancelada"}
@@ -137,6 +143,15 @@ def _release(note: Note, token: str, action: str, *, delay: float, error: str = 
     ) == 1
 
 
+def _lock(note: Note) -> Note:
+    """The note again, locked for the answer's transaction. Its company and tenant come in
+    the same query (the subscribers and the first poll's delay need them) but are not
+    locked: only the note's row is (``of=("self",)``), so notes of one tenant never queue
+    behind each other."""
+    return (Note.objects.select_for_update(of=("self",)).select_related("empresa", "tenant")
+            .get(pk=note.pk))
+
+
 def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
     def write_ahead() -> bool:
         # From here on, until Focus answers, the note is in doubt and the next step anyone
@@ -175,21 +190,21 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
     except FocusRejected as exc:
         return _submit_rejected(note, token, exc)
     body = response.data
-    with transaction.atomic():
-        locked = Note.objects.select_for_update().get(pk=note.pk)
+    with transaction.atomic(), timeline_batch():
+        locked = _lock(note)
         note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the POST",
                    status_code=response.status_code, body=redacted_body(body),
                    ms=round(response.duration_ms))
         locked.in_doubt = False
         locked.focus_refused = False
-        apply_upstream(locked, body, source="submit")
+        apply_upstream(locked, body, source="submit", save=False)
         if locked.claim_token == token:
             locked.claim_token = ""
             if locked.status == NoteStatus.PROCESSANDO or still_pending(locked):
                 locked.next_action = NextAction.SYNC
                 locked.next_action_at = now() + timedelta(seconds=_first_sync_delay(locked))
                 locked.priority = 0
-        locked.save()
+        locked.save(update_fields=_STEP_FIELDS)
     return StepResult(note=locked, upstream_status=response.status_code, upstream_body=body)
 
 
@@ -254,8 +269,8 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
                          delay=_retry_delay(note.sync_attempts))
         return _reloaded(note)
     body = response.data
-    with transaction.atomic():
-        locked = Note.objects.select_for_update().get(pk=note.pk)
+    with transaction.atomic(), timeline_batch():
+        locked = _lock(note)
         note_event(locked, NoteEvent.Kind.UPSTREAM_ANSWER, "Focus answered the read",
                    status_code=response.status_code, status=body.get("status"),
                    ms=round(response.duration_ms))
@@ -276,7 +291,7 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
                 locked.save()
             return StepResult(note=locked)
         locked.in_doubt = False
-        apply_upstream(locked, body, source="sync")
+        apply_upstream(locked, body, source="sync", save=False)
         if locked.claim_token == token:
             locked.claim_token = ""
             if locked.status == NoteStatus.PROCESSANDO or still_pending(locked):
@@ -285,7 +300,7 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
                 locked.next_action = NextAction.NONE
                 locked.next_action_at = None
                 locked.priority = 0
-        locked.save()
+        locked.save(update_fields=_STEP_FIELDS)
     return StepResult(note=locked)
 
 
@@ -329,15 +344,30 @@ def _sync_delay(attempt: int) -> float:
     return schedule[min(max(attempt - 1, 0), len(schedule) - 1)]
 
 
+# (empresa, environment, event, token fingerprint) -> (hooked?, time.monotonic() asked).
+_hooked_seen: dict[tuple[int, str, str, str], tuple[bool, float]] = {}
+# How long an answer is kept: a hook registered, lost or replaced is noticed this much later,
+# which only moves one note's first poll (the dispatcher reads the note anyway).
+_HOOKED_TTL = 10.0
+
+
 def _first_sync_delay(note: Note) -> float:
     """With our hooks registered at Focus, the first poll waits for the hook to arrive."""
-    # A hook of a replaced token is refused on arrival (fiscal.hooks): it does not count.
-    # Compared in the same query (a join), not by loading the company.
-    current = f"empresa__token_{note.environment}_fingerprint"
-    hooked = FocusHook.objects.filter(
-        empresa_id=note.empresa_id, environment=note.environment, event=_hook_event(note),
-        is_active=True, **{current: F("token_fingerprint")},
-    ).exclude(focus_id="").exclude(token_fingerprint="").exists()
+    # The company's current token is part of the key: a replaced token is seen at once.
+    key = (note.empresa_id, note.environment, _hook_event(note),
+           note.empresa.focus_token_fingerprint(note.environment))
+    seen = _hooked_seen.get(key)
+    if seen is not None and time.monotonic() - seen[1] < _HOOKED_TTL:
+        hooked = seen[0]
+    else:
+        # A hook of a replaced token is refused on arrival (fiscal.hooks): it does not count.
+        # Compared in the same query (a join), not by loading the company.
+        current = f"empresa__token_{note.environment}_fingerprint"
+        hooked = FocusHook.objects.filter(
+            empresa_id=note.empresa_id, environment=note.environment, event=key[2],
+            is_active=True, **{current: F("token_fingerprint")},
+        ).exclude(focus_id="").exclude(token_fingerprint="").exists()
+        _hooked_seen[key] = (hooked, time.monotonic())
     return settings.FG_SYNC_FIRST_DELAY_HOOKED if hooked else settings.FG_SYNC_FIRST_DELAY
 
 

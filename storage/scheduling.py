@@ -22,7 +22,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.claims import claim
@@ -45,20 +45,32 @@ def on_fiscal_change(change: FiscalChange) -> None:
     serving path create missing rows later).
     """
     try:
-        with transaction.atomic():
-            created: list[Artifact] = []
-            if change.inutilizacao is not None:
-                created += artifacts_schedule_for_inutilizacao(inutilizacao=change.inutilizacao)
-            if change.fiscal_event is not None:
-                created += artifacts_schedule_for_fiscal_event(fiscal_event=change.fiscal_event)
-            if change.note is not None:
-                created += artifacts_schedule_for_note(note=change.note)
+        try:
+            created = _schedule_change(change, bulk=True)
+        except IntegrityError:
+            # A concurrent scheduler inserted one of these files between the read and the
+            # insert: row by row, each insert guarded on its own, skips what exists.
+            created = _schedule_change(change, bulk=False)
     except Exception:
         logger.exception("archive scheduling failed for %s (note %s)", change.type,
                          getattr(change.note, "pk", None))
         return
     if created:
         enqueue_on_commit([a.pk for a in created])
+
+
+def _schedule_change(change: FiscalChange, *, bulk: bool) -> list[Artifact]:
+    # One savepoint: the archive's rows never take the fiscal transaction down with them.
+    with transaction.atomic():
+        created: list[Artifact] = []
+        if change.inutilizacao is not None:
+            created += artifacts_schedule_for_inutilizacao(inutilizacao=change.inutilizacao)
+        if change.fiscal_event is not None:
+            created += artifacts_schedule_for_fiscal_event(fiscal_event=change.fiscal_event,
+                                                           bulk=bulk)
+        if change.note is not None:
+            created += artifacts_schedule_for_note(note=change.note, bulk=bulk)
+    return created
 
 
 def enqueue_archive(artifact_id: int, claim_token: str) -> None:
@@ -101,26 +113,65 @@ def _retain_until(anchor: datetime) -> datetime:
     return layout.add_years(anchor, settings.FG_RETENTION_YEARS)
 
 
-def artifacts_schedule_for_note(*, note: Note) -> list[Artifact]:
-    """Pending rows for every file of the note's consulta body; returns the new ones."""
+def artifacts_schedule_for_note(*, note: Note, bulk: bool = False) -> list[Artifact]:
+    """Pending rows for every file of the note's consulta body; returns the new ones.
+
+    ``bulk``: one read and one insert for all the files (the caller handles the IntegrityError
+    of a concurrent scheduler, see ``on_fiscal_change``); otherwise row by row, each guarded.
+    """
     if not note_ready_for_archive(note):
         return []
     files = layout.note_files(note.upstream, base_url=base_url(note.environment))
-    return [a for ref in files if (a := _schedule_note_file(note, ref)) is not None]
+    return _create_rows([_note_file_row(note, ref) for ref in files], bulk=bulk)
 
 
-def artifacts_schedule_for_fiscal_event(*, fiscal_event: FiscalEvent) -> list[Artifact]:
+def artifacts_schedule_for_fiscal_event(*, fiscal_event: FiscalEvent,
+                                        bulk: bool = False) -> list[Artifact]:
     note = fiscal_event.note
     files = layout.body_files(fiscal_event.upstream, base_url=base_url(note.environment))
-    return [
-        a for ref in files
-        if (a := _schedule_note_file(note, ref, fiscal_event=fiscal_event)) is not None
-    ]
+    return _create_rows([_note_file_row(note, ref, fiscal_event=fiscal_event) for ref in files],
+                        bulk=bulk)
 
 
-def _schedule_note_file(
+def _create_rows(rows: list[dict[str, Any]], *, bulk: bool) -> list[Artifact]:
+    if not bulk:
+        return [a for values in rows if (a := _create(**values)) is not None]
+    return _create_bulk(rows)
+
+
+def _create_bulk(rows: list[dict[str, Any]]) -> list[Artifact]:
+    """Insert the rows whose file is not scheduled yet, in one statement after one read.
+
+    Same outcome as ``_create`` row by row when nobody else schedules at the same time; if
+    someone does, the insert raises IntegrityError and the caller goes row by row.
+    """
+    if not rows:
+        return []
+    first = rows[0]  # the files of one note: one tenant, one environment
+    keys = [values["key"] for values in rows]
+    taken = Artifact.objects.filter(
+        Q(tenant_id=first["tenant_id"], environment=first["environment"],
+          source_path__in=[values["source_path"] for values in rows]) | Q(key__in=keys)
+    ).values_list("tenant_id", "environment", "source_path", "key")
+    sources = {(t, e, p) for t, e, p, _ in taken}
+    used = {k for *_, k in taken}
+    new = []
+    for values in rows:
+        values = dict(values)
+        if (values["tenant_id"], values["environment"], values["source_path"]) in sources:
+            continue
+        key = values.pop("key")
+        if key in used:
+            key = layout.disambiguate(key, values["source_path"])
+        used.add(key)
+        new.append(Artifact(key=key, state=ArtifactState.PENDING, next_attempt_at=timezone.now(),
+                            legal_hold=settings.FG_RETENTION_LEGAL_HOLD, **values))
+    return Artifact.objects.bulk_create(new) if new else []
+
+
+def _note_file_row(
     note: Note, ref: layout.FileRef, *, fiscal_event: FiscalEvent | None = None
-) -> Artifact | None:
+) -> dict[str, Any]:
     kind = layout.kind_of(ref.field, note.doc_type, ref.path)
     sequence = layout.sequence_of(
         kind, ref, fiscal_event.sequence if fiscal_event is not None else None
@@ -136,13 +187,13 @@ def _schedule_note_file(
         environment=note.environment, doc_type=note.doc_type, period=period, folder=folder,
         kind=kind, field=ref.field, path=ref.path, sequence=sequence,
     )
-    return _create(
-        tenant_id=note.tenant_id, empresa_id=note.empresa_id, note=note,
-        fiscal_event=fiscal_event, inutilizacao=None, environment=note.environment,
-        doc_type=note.doc_type, kind=kind, field=ref.field, attempt=ref.attempt,
-        sequence=sequence, source_path=ref.path, key=key, period=period,
-        retain_until=_retain_until(anchor),
-    )
+    return {
+        "tenant_id": note.tenant_id, "empresa_id": note.empresa_id, "note": note,
+        "fiscal_event": fiscal_event, "inutilizacao": None, "environment": note.environment,
+        "doc_type": note.doc_type, "kind": kind, "field": ref.field, "attempt": ref.attempt,
+        "sequence": sequence, "source_path": ref.path, "key": key, "period": period,
+        "retain_until": _retain_until(anchor),
+    }
 
 
 def artifacts_schedule_for_inutilizacao(*, inutilizacao: Inutilizacao) -> list[Artifact]:

@@ -155,7 +155,11 @@ def delivery_attempt(*, delivery_id: int, claim_token: str,
     if ok:
         _release(delivery, claim_token, state=DeliveryState.SUCCEEDED, delivered_at=now,
                  next_attempt_at=None, **common)
-        claim(Endpoint, endpoint.pk, where={"failing_since__isnull": False}, failing_since=None)
+        if endpoint.failing_since is not None:
+            # As loaded with the delivery a moment ago: a streak starting in between is
+            # cleared by the endpoint's next success.
+            claim(Endpoint, endpoint.pk, where={"failing_since__isnull": False},
+                  failing_since=None)
         logger.info("webhook delivery %s succeeded (HTTP %s)", delivery.pk, status_code)
         return Outcome("succeeded", attempt, endpoint.pk)
 

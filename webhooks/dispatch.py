@@ -22,9 +22,9 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, QuerySet, Subquery
 from django.db.models.expressions import Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from core.claims import claim
@@ -52,12 +52,14 @@ def _celery_enqueue(delivery_id: int, claim_token: str) -> None:
 
 
 def delivery_move(delivery_id: int, *, source: str, target: str,
-                  where: dict[str, Any] | None = None, **changes: Any) -> bool:
+                  where: dict[str, Any] | None = None, rows: QuerySet[Delivery] | None = None,
+                  **changes: Any) -> bool:
     """Move one delivery from ``source`` to ``target`` if it is still in ``source`` (and still
-    matches ``where``): a claim, checked against DELIVERY_TRANSITIONS. True if this call did."""
+    matches ``where``, within ``rows``): a claim, checked against DELIVERY_TRANSITIONS. True
+    if this call did."""
     check_delivery_transition(source, target)
-    return claim(Delivery, delivery_id, where={"state": source, **(where or {})},
-                 state=target, **changes)
+    return claim(Delivery if rows is None else rows, delivery_id,
+                 where={"state": source, **(where or {})}, state=target, **changes)
 
 
 def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue | None) -> int:
@@ -66,21 +68,28 @@ def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue
         return 0
     enqueue = enqueue or _celery_enqueue
     cap = settings.FG_WEBHOOKS_MAX_IN_FLIGHT
-    in_flight: dict[int, int] = dict(
-        Delivery.objects.filter(
-            state=DeliveryState.SENDING, endpoint_id__in={e for _, e in candidates}
-        ).values("endpoint_id").annotate(n=Count("id")).values_list("endpoint_id", "n")
-    )
     claimed = 0
+    full: set[int] = set()
     for delivery_id, endpoint_id in candidates:
-        if in_flight.get(endpoint_id, 0) >= cap:
+        if endpoint_id in full:
             continue
         token = secrets.token_hex(8)
+        # The cap is checked by the claim itself (a count of the endpoint's deliveries in
+        # flight, in the same statement): one round trip per delivery, and the count is the
+        # one at the moment of the claim, this loop's own claims included.
+        in_flight = (Delivery.objects.filter(endpoint_id=endpoint_id, state=DeliveryState.SENDING)
+                     .order_by().values("endpoint_id").annotate(n=Count("id")).values("n"))
+        rows = Delivery.objects.alias(busy=Coalesce(Subquery(in_flight), 0)).filter(busy__lt=cap)
         if not delivery_move(delivery_id, source=DeliveryState.PENDING,
                              target=DeliveryState.SENDING, where={"next_attempt_at__lte": now},
-                             claim_token=token, claimed_at=now):
-            continue  # someone else claimed it, or it was replayed / paused meanwhile
-        in_flight[endpoint_id] = in_flight.get(endpoint_id, 0) + 1
+                             rows=rows, claim_token=token, claimed_at=now):
+            # Someone else claimed it, it was replayed / paused meanwhile, or the endpoint is
+            # at its cap: the rest of its candidates wait too (the order is kept).
+            if not Delivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING,
+                                           next_attempt_at__lte=now).exists():
+                continue
+            full.add(endpoint_id)
+            continue
         claimed += 1
         try:
             enqueue(delivery_id, token)
@@ -109,6 +118,21 @@ def _kick(delivery_ids: list[int]) -> None:
 def kick_on_commit(delivery_ids: list[int]) -> None:
     if delivery_ids:
         transaction.on_commit(lambda: _kick(delivery_ids))
+
+
+def _kick_new(candidates: list[tuple[int, int]]) -> None:
+    try:
+        _claim(sorted(candidates), now=clock(), enqueue=None)
+    except Exception:
+        logger.exception("webhook fast path failed; the dispatcher will send them")
+
+
+def kick_new_on_commit(candidates: list[tuple[int, int]]) -> None:
+    """``kick_on_commit`` for deliveries just written due now to active endpoints, as
+    (delivery id, endpoint id): not read back first. The claim is conditional anyway (still
+    pending and due), and one whose endpoint is paused meanwhile is released by its task."""
+    if candidates:
+        transaction.on_commit(lambda: _kick_new(candidates))
 
 
 def endpoint_drain(*, endpoint_id: int, now: datetime | None = None,

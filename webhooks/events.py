@@ -11,15 +11,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils.crypto import get_random_string
 
 from fiscal.changes import FiscalChange
 from fiscal.models import Note, NoteEvent
 from fiscal.render import note_consulta
+from fiscal.services import timeline_add
 from tenants.models import Empresa, Tenant
-from webhooks.dispatch import clock, kick_on_commit
+from webhooks.dispatch import clock, kick_new_on_commit
 from webhooks.models import (
     Delivery,
     DeliveryState,
@@ -40,13 +40,22 @@ def _next_sequence(tenant_id: int) -> int:
     commit in increasing order, and a feed reader at ``after=N`` can never skip one that a
     slower transaction commits later.
     """
-    counters = TenantEventCounter.objects.filter(tenant_id=tenant_id)
-    if not counters.update(last_sequence=F("last_sequence") + 1):
-        TenantEventCounter.objects.bulk_create(
-            [TenantEventCounter(tenant_id=tenant_id, last_sequence=0)], ignore_conflicts=True
-        )
-        counters.update(last_sequence=F("last_sequence") + 1)
-    return counters.values_list("last_sequence", flat=True).get()
+    table = connection.ops.quote_name(TenantEventCounter._meta.db_table)
+    # One round trip: the ORM's update() cannot return the new value (Postgres and SQLite
+    # 3.35+ both have RETURNING).
+    sql = (f"UPDATE {table} SET last_sequence = last_sequence + 1 "  # noqa: S608 - model's table
+           "WHERE tenant_id = %s RETURNING last_sequence")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant_id])
+        row = cursor.fetchone()
+        if row is None:
+            TenantEventCounter.objects.bulk_create(
+                [TenantEventCounter(tenant_id=tenant_id, last_sequence=0)],
+                ignore_conflicts=True,
+            )
+            cursor.execute(sql, [tenant_id])
+            row = cursor.fetchone()
+    return row[0]
 
 
 def endpoint_matches(endpoint: Endpoint, event: Event) -> bool:
@@ -89,7 +98,9 @@ def event_record(
 ) -> Event:
     """Write an event and its deliveries (rows only); deliveries go out after commit."""
     now = now or clock()
-    with transaction.atomic():
+    # No savepoint when nested (the fiscal transaction): nothing catches an error here to
+    # carry on, so the outer transaction is the one that rolls back.
+    with transaction.atomic(savepoint=False):
         event = Event.objects.create(
             tenant=tenant, sequence=_next_sequence(tenant.pk), type=type,
             environment=environment, doc_type=doc_type, note=note, empresa=empresa,
@@ -101,13 +112,14 @@ def event_record(
         ]
         deliveries = deliveries_create(event, endpoints, now=now)
         if note is not None:
-            NoteEvent.objects.create(
+            timeline_add(NoteEvent(
                 note=note, kind=NoteEvent.Kind.WEBHOOK_EMITTED,
                 message=f"{type} (event #{event.sequence}) to {len(deliveries)} endpoint(s)",
                 data={"event_id": event.pk, "type": type, "sequence": event.sequence,
                       "deliveries": [d.webhook_id for d in deliveries]},
-            )
-        kick_on_commit([d.pk for d in deliveries if d.next_attempt_at is not None])
+            ))
+        kick_new_on_commit([(d.pk, d.endpoint_id) for d in deliveries
+                        if d.next_attempt_at is not None])
     return event
 
 

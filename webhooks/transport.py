@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
+import os
 import re
 import socket
 import ssl
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -301,29 +304,46 @@ class _Transport(httpx.HTTPTransport):
     def __init__(self) -> None:
         super().__init__(trust_env=False)
         # httpx offers no public way to choose httpcore's network backend; the pool it builds
-        # is replaced by the same pool on the deadline backend. No keep-alive: a pooled
-        # connection is keyed by address, and two tenant hosts on one address must never
-        # share a TLS session negotiated for the other's name.
+        # is replaced by the same pool on the deadline backend. Keep-alive: a pooled
+        # connection is keyed by address, and this pool serves one tenant host only (see
+        # _http), so two hosts on one address never share a TLS session negotiated for the
+        # other's name. Idle connections are dropped soon: receivers close theirs early.
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=200, max_keepalive_connections=0,
+            max_connections=50, max_keepalive_connections=8, keepalive_expiry=5.0,
             network_backend=_DeadlineBackend(),
         )
 
 
-_client: httpx.Client | None = None
+# One client (connection pool) per (scheme, host, port), the least recently used dropped past
+# _MAX_HOSTS. Made lazily in each process: a prefork child never shares its parent's sockets.
+_MAX_HOSTS = 64
+_clients: OrderedDict[tuple[str, str, int], httpx.Client] = OrderedDict()
+_clients_pid = 0
+_clients_lock = threading.Lock()
 
 
-def _http() -> httpx.Client:
-    global _client
-    if _client is None:
-        _client = httpx.Client(
-            follow_redirects=False,
-            # Never a proxy from the environment: it would connect for us, unchecked.
-            trust_env=False,
-            transport=_Transport(),
-        )
-    return _client
+def _http(target: Target) -> httpx.Client:
+    global _clients_pid
+    key = (target.scheme, target.host, target.port)
+    with _clients_lock:
+        if _clients_pid != os.getpid():
+            _clients.clear()  # inherited across a fork: not ours to use (nor to close)
+            _clients_pid = os.getpid()
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = httpx.Client(
+                follow_redirects=False,
+                # Never a proxy from the environment: it would connect for us, unchecked.
+                trust_env=False,
+                transport=_Transport(),
+            )
+            if len(_clients) > _MAX_HOSTS:
+                _, oldest = _clients.popitem(last=False)
+                oldest.close()
+        else:
+            _clients.move_to_end(key)
+        return client
 
 
 def _host_header(target: Target) -> str:
@@ -371,12 +391,13 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         # Built inside the guard: a header value httpx cannot encode (an authorization stored
         # before values were checked) is a failed attempt, not an exception that leaves the
         # delivery claimed.
-        request = _http().build_request(
+        client = _http(target)
+        request = client.build_request(
             "POST", direct, content=body, timeout=timeout, extensions=extensions,
             # identity: the copy we keep is the raw bytes, and nothing is inflated for us.
             headers={**headers, "Host": _host_header(target), "Accept-Encoding": "identity"},
         )
-        response = _http().send(request, stream=True)
+        response = client.send(request, stream=True)
         try:
             kept = b""
             # Raw bytes: a Content-Encoding is never inflated for a receiver (a gzip bomb).

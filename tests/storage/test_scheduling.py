@@ -193,3 +193,32 @@ def test_a_broker_outage_loses_no_archive_work(
     assert all(a.state == ArtifactState.PENDING and a.attempts == 0 for a in rows)
     # When a worker gets to them (the broker back), nothing was lost or delayed.
     assert archive_run_due()["archived"] == 2
+
+
+def test_a_concurrent_scheduler_between_read_and_insert_costs_nothing(
+    actor: Actor, make_note, monkeypatch
+) -> None:
+    """The bulk insert reads first; a row another scheduler inserts in between makes it fail
+    with IntegrityError, and the row-by-row path then schedules only what is missing."""
+    from storage import scheduling
+
+    note = make_note(actor.tenant)
+    real = scheduling._create_bulk
+
+    def racing(rows):
+        # The other scheduler wins the first file just after this one read the table.
+        scheduling._create(**rows[0])
+        monkeypatch.setattr(scheduling.Artifact.objects, "filter",
+                            lambda *a, **k: Artifact.objects.none())
+        try:
+            return real(rows)
+        finally:
+            monkeypatch.undo()
+
+    monkeypatch.setattr(scheduling, "_create_bulk", racing)
+    publish_change(note)
+    note.refresh_from_db()
+    assert note.status == "autorizado"
+    rows = Artifact.objects.filter(note=note)
+    assert rows.count() == 2
+    assert len({a.source_path for a in rows}) == 2

@@ -37,7 +37,7 @@ def fake_dns(monkeypatch):
 @pytest.fixture
 def no_connections(monkeypatch):
     """Fails the test if anything tries to open a connection."""
-    def refuse():
+    def refuse(*_):
         raise AssertionError("a connection was attempted")
 
     monkeypatch.setattr(transport, "_http", refuse)
@@ -161,7 +161,7 @@ def test_https_keeps_the_name_for_sni_and_the_host_header(monkeypatch, fake_dns)
         return httpx.Response(200, content=b"ok")
 
     client = httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=False)
-    monkeypatch.setattr(transport, "_http", lambda: client)
+    monkeypatch.setattr(transport, "_http", lambda target: client)
     answer = transport.post("https://public.example.com/path?q=1", body=b"{}", headers={})
     request = sent[0]
     assert str(request.url) == "https://93.184.216.34/path?q=1"
