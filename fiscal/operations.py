@@ -60,7 +60,7 @@ def _bad(mensagem: str) -> FocusError:
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str  # also the operation's name at Focus (fiscal.focus.client.NOTE_OPERATIONS)
+    kind: str  # also the operation's name at Focus (fiscal.focus.note_operations)
     doc_types: tuple[str, ...]
     validate: Callable[[dict[str, Any], str], dict[str, Any]]  # (body, doc_type)
     # Whether a read of the note can tell if the operation landed (then it may be resent).
