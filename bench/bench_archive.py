@@ -121,7 +121,7 @@ def main() -> None:
         env["DATABASE_URL"] = f"{PG}/{throwaway}"
     env.pop("CELERY_BROKER_URL", None)
 
-    upstream_cmd = [sys.executable, "-m", "tests.storage.upstream", "--small", str(args.small),
+    upstream_cmd = [sys.executable, "-m", "tests.support.file_host", "--small", str(args.small),
                     "--small-size", "8000", "--large", str(args.large),
                     "--large-size", str(int(args.large_mb * 1e6))]
     with process([sys.executable, "-c", MOTO], env) as s3_url, \

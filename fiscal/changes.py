@@ -8,15 +8,13 @@ belongs to the work they schedule, never to the transaction.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.utils.module_loading import import_string
 
+from core.subscribers import subscribers
 from fiscal.models import FiscalEvent, Inutilizacao, Note
 from tenants.models import Empresa, Tenant
 
@@ -52,11 +50,6 @@ class FiscalChange:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@functools.cache
-def _subscribers(names: tuple[str, ...]) -> list[Callable[[FiscalChange], None]]:
-    return [import_string(name) for name in names]
-
-
 def publish(change: FiscalChange) -> None:
-    for subscriber in _subscribers(tuple(settings.FG_CHANGE_SUBSCRIBERS)):
+    for subscriber in subscribers(tuple(settings.FG_CHANGE_SUBSCRIBERS)):
         subscriber(change)

@@ -25,7 +25,8 @@ from fiscal import (
     operations,
     selectors,
 )
-from fiscal.focus.client import NOTE_OPERATIONS, FocusFile
+from fiscal.focus.client import FocusFile
+from fiscal.focus.note_operations import NOTE_OPERATIONS
 from fiscal.inline import RateLimitedError
 from fiscal.models import FiscalEvent, NoteStatus
 from fiscal.render import note_consulta

@@ -26,6 +26,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from core.claims import claim
 from core.documents import is_valid_cnpj, is_valid_cpf, normalize
 from core.errors import FocusError
 from fiscal import inline, services
@@ -163,14 +164,13 @@ def _settle(inutilizacao: Inutilizacao, *, status: str, upstream: dict[str, Any]
     finds it settled and does nothing. Runs inside the caller's transaction.
     """
     _lock_empresa(inutilizacao.empresa_id)
-    moved = Inutilizacao.objects.filter(
-        pk=inutilizacao.pk, status=InutilizacaoStatus.PENDENTE
-    ).update(status=status, upstream=upstream, in_doubt=False, updated_at=services.now(),
-             **fields)
+    moved = claim(Inutilizacao, inutilizacao.pk, where={"status": InutilizacaoStatus.PENDENTE},
+                  status=status, upstream=upstream, in_doubt=False, updated_at=services.now(),
+                  **fields)
     inutilizacao.refresh_from_db()
     if moved and status == InutilizacaoStatus.AUTORIZADO:
         _publish(inutilizacao)
-    return bool(moved)
+    return moved
 
 
 # --- asked by the tenant -------------------------------------------------------------------------
@@ -242,8 +242,8 @@ def _in_doubt(row: Inutilizacao, exc: FocusUpstreamError) -> Answer:
             "at": services.now().isoformat()}
     with transaction.atomic():
         _lock_empresa(row.empresa_id)
-        Inutilizacao.objects.filter(pk=row.pk, status=InutilizacaoStatus.PENDENTE).update(
-            upstream={"gateway": note}, in_doubt=True, updated_at=services.now())
+        claim(Inutilizacao, row.pk, where={"status": InutilizacaoStatus.PENDENTE},
+              upstream={"gateway": note}, in_doubt=True, updated_at=services.now())
     row.refresh_from_db()
     if row.status != InutilizacaoStatus.PENDENTE:  # the hook was faster than our timeout
         return Answer(status_code=200, body=inutilizacao_render(row, row.upstream or {}))

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from core.claims import claim
 from core.errors import FocusError
 from fiscal import evento, inline, selectors
 from fiscal.changes import ChangeType, FiscalChange, publish
@@ -59,7 +60,7 @@ def _bad(mensagem: str) -> FocusError:
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str  # also the operation's name at Focus (fiscal.focus.client.NOTE_OPERATIONS)
+    kind: str  # also the operation's name at Focus (fiscal.focus.note_operations)
     doc_types: tuple[str, ...]
     validate: Callable[[dict[str, Any], str], dict[str, Any]]  # (body, doc_type)
     # Whether a read of the note can tell if the operation landed (then it may be resent).
@@ -261,10 +262,9 @@ def _run(event: FiscalEvent, spec: Spec, *, timeout: float | None,
     it wants. In the background (a resend the read proved safe), it is retried later."""
     note = event.note
     lease = now() + timedelta(seconds=settings.FG_CLAIM_LEASE)
-    if FiscalEvent.objects.filter(pk=event.pk, claim_token=event.claim_token).update(
-        in_doubt=True, next_action=NextAction.SYNC, next_action_at=lease,
-        attempts=event.attempts + 1,
-    ) != 1:
+    if not claim(FiscalEvent, event.pk, where={"claim_token": event.claim_token},
+                 in_doubt=True, next_action=NextAction.SYNC, next_action_at=lease,
+                 attempts=event.attempts + 1):
         event.refresh_from_db()
         return OperationResult(event, 202, _pending_body(event))
     event.attempts += 1
@@ -403,9 +403,8 @@ def dispatch_due_events(*, limit: int = 100) -> list[tuple[int, str]]:
     claimed = []
     for pk, at in due:
         token = secrets.token_hex(16)
-        if FiscalEvent.objects.filter(pk=pk, next_action_at=at).update(
-            claim_token=token, next_action_at=now() + timedelta(seconds=settings.FG_CLAIM_LEASE)
-        ) == 1:
+        if claim(FiscalEvent, pk, where={"next_action_at": at}, claim_token=token,
+                 next_action_at=now() + timedelta(seconds=settings.FG_CLAIM_LEASE)):
             claimed.append((pk, token))
     return claimed
 
@@ -441,9 +440,8 @@ def _reconcile(event: FiscalEvent, spec: Spec, token: str) -> FiscalEvent:
     if not spec.absent_when_unseen:
         return _undetermined(event, spec, token, "the consulta does not show it")
     # The read proves Focus does not have it: sending it cannot make a second one.
-    FiscalEvent.objects.filter(pk=event.pk, claim_token=token).update(
-        in_doubt=False, next_action=NextAction.SUBMIT, next_action_at=now(),
-    )
+    claim(FiscalEvent, event.pk, where={"claim_token": token},
+          in_doubt=False, next_action=NextAction.SUBMIT, next_action_at=now())
     event.refresh_from_db()
     return _run(event, spec, timeout=None).event
 
@@ -451,10 +449,9 @@ def _reconcile(event: FiscalEvent, spec: Spec, token: str) -> FiscalEvent:
 def _undetermined(event: FiscalEvent, spec: Spec, token: str, why: str) -> FiscalEvent:
     """In doubt and nothing proves either way: closed, never repeated on its own."""
     with transaction.atomic():
-        FiscalEvent.objects.filter(pk=event.pk, claim_token=token).update(
-            status=Status.INDETERMINADO, next_action=NextAction.NONE, next_action_at=None,
-            claim_token="", in_doubt=False,
-        )
+        claim(FiscalEvent, event.pk, where={"claim_token": token},
+              status=Status.INDETERMINADO, next_action=NextAction.NONE, next_action_at=None,
+              claim_token="", in_doubt=False)
         note_event(event.note, NoteEvent.Kind.OPERATION,
                    f"{spec.kind}: no answer from Focus and {why}; not repeated automatically",
                    fiscal_event=event.pk)

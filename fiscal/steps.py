@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from core.claims import claim
 from core.logging import log_bind
 from fiscal.changes import ChangeType, FiscalChange, publish
 from fiscal.focus.client import (
@@ -64,10 +65,10 @@ def note_claim(*, note_id: int, token: str | None = None) -> str | None:
     The lease outlives any Focus call, so a claim only expires when its worker is gone.
     """
     lease = now() + timedelta(seconds=settings.FG_CLAIM_LEASE)
-    qs = Note.objects.filter(pk=note_id).exclude(next_action=NextAction.NONE)
-    qs = qs.filter(claim_token=token) if token else qs.filter(next_action_at__lte=now())
+    where = {"claim_token": token} if token else {"next_action_at__lte": now()}
     new_token = token or new_claim_token()
-    if qs.update(claim_token=new_token, next_action_at=lease) != 1:
+    if not claim(Note.objects.exclude(next_action=NextAction.NONE), note_id, where=where,
+                 claim_token=new_token, next_action_at=lease):
         return None
     return new_token
 
@@ -86,9 +87,8 @@ def dispatch_due_notes(*, limit: int = 200) -> list[tuple[int, str, str]]:
     for pk, action, at in due:
         token = new_claim_token()
         # Conditional: only if nobody moved the row since we read it.
-        if Note.objects.filter(pk=pk, next_action=action, next_action_at=at).update(
-            claim_token=token, next_action_at=lease
-        ) == 1:
+        if claim(Note, pk, where={"next_action": action, "next_action_at": at},
+                 claim_token=token, next_action_at=lease):
             claimed.append((pk, action, token))
     return claimed
 
@@ -136,11 +136,12 @@ def note_run_step(*, note_id: int, token: str, timeout: float | None = None,
 def _release(note: Note, token: str, action: str, *, delay: float, error: str = "",
              **fields: Any) -> bool:
     """Hand the note back to the schedule: ``action`` due in ``delay`` seconds."""
-    return Note.objects.filter(pk=note.pk, claim_token=token).update(
+    return claim(
+        Note, note.pk, where={"claim_token": token},
         claim_token="", next_action=action,
         next_action_at=now() + timedelta(seconds=max(delay, 0)), last_error=error[:1000],
         **fields,
-    ) == 1
+    )
 
 
 def _lock(note: Note) -> Note:
@@ -156,11 +157,9 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
     def write_ahead() -> bool:
         # From here on, until Focus answers, the note is in doubt and the next step anyone
         # takes is a read. Committed just before the request leaves.
-        marked = Note.objects.filter(pk=note.pk, claim_token=token).update(
-            in_doubt=True, next_action=NextAction.SYNC,
-            submit_attempts=note.submit_attempts + 1, submitted_at=now(),
-        )
-        if marked != 1:
+        if not claim(Note, note.pk, where={"claim_token": token},
+                     in_doubt=True, next_action=NextAction.SYNC,
+                     submit_attempts=note.submit_attempts + 1, submitted_at=now()):
             return False
         note.submit_attempts += 1
         note_event(note, NoteEvent.Kind.SUBMITTED, "sent to Focus",
@@ -243,9 +242,8 @@ def _submit_rejected(note: Note, token: str, exc: FocusRejected) -> StepResult:
 
 def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
     def count_attempt() -> bool:
-        Note.objects.filter(pk=note.pk, claim_token=token).update(
-            sync_attempts=note.sync_attempts + 1
-        )
+        claim(Note, note.pk, where={"claim_token": token},
+              sync_attempts=note.sync_attempts + 1)
         note.sync_attempts += 1
         return True
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from fiscal import api, facade, hooks
-from fiscal.validation import REF_PATTERN
+from fiscal.validation import DOC_TYPE_PATTERN, REF_PATTERN
 
-_DOC = r"(?P<doc_type>nfe|nfce|nfse|nfsen)"
+_DOC = rf"(?P<doc_type>{DOC_TYPE_PATTERN})"
 _REF = rf"(?P<ref>{REF_PATTERN})"
 _OPERATION = rf"(?P<operation>{'|'.join(facade.OPERATION_SUFFIXES)})"
 

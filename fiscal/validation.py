@@ -23,6 +23,8 @@ from core.parsers import json_depth
 # str.isalnum() would also take "ç" or "ǅ", which no route matches.
 REF_PATTERN = r"[A-Za-z0-9_.-]+"
 REF_MAX_LENGTH = 100
+# The document types whose notes live at /v2/<doc>/<ref> (the routes of fiscal/ and webhooks/).
+DOC_TYPE_PATTERN = r"nfe|nfce|nfse|nfsen"
 _REF = re.compile(REF_PATTERN)
 
 

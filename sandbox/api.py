@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sandbox import emission, empresas, evento, events, hooks, inutilizacoes
+from sandbox import emission, empresas, evento, events, hooks, importacao, inutilizacoes, lotes_rps
 from sandbox.files import render_file
 from sandbox.wire import FocusError, Request, Response, error_response, json_response
 
@@ -61,10 +61,10 @@ _REF = r"(?P<ref>[^/]+)"
 
 # Fixed sub-resources come before the `/<doc>/<ref>` patterns they would otherwise match.
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
-    ("POST", re.compile(r"^/v2/(?P<doc_type>nfe|nfce)/inutilizacao$"), events.inutilizacao),
+    ("POST", re.compile(r"^/v2/(?P<doc_type>nfe|nfce)/inutilizacao$"), inutilizacoes.inutilizacao),
     ("GET", re.compile(r"^/v2/(?P<doc_type>nfe|nfce)/inutilizacoes$"), inutilizacoes.listing),
-    ("POST", re.compile(r"^/v2/nfe/importacao$"), events.importacao),
-    ("POST", re.compile(r"^/v2/nfe/danfe$"), events.danfe_preview),
+    ("POST", re.compile(r"^/v2/nfe/importacao$"), importacao.importacao),
+    ("POST", re.compile(r"^/v2/nfe/danfe$"), importacao.danfe_preview),
     ("POST", re.compile(rf"^/v2/{_DOC}$"), emission.emit),
     ("GET", re.compile(rf"^/v2/{_DOC}/{_REF}$"), emission.consulta),
     ("DELETE", re.compile(rf"^/v2/{_DOC}/{_REF}$"), events.cancel),
@@ -79,9 +79,9 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("POST", re.compile(rf"^/v2/nfe/{_REF}/evento$"), evento.register),
     ("POST", re.compile(rf"^/v2/{_DOC}/{_REF}/email$"), events.email),
     ("POST", re.compile(rf"^/v2/(?P<doc_type>nfe|nfse|nfsen)/{_REF}/hook$"), events.refire_hook),
-    ("POST", re.compile(r"^/v2/lotes_rps$"), events.lote_rps_create),
-    ("GET", re.compile(rf"^/v2/lotes_rps/{_REF}$"), events.lote_rps_get),
-    ("POST", re.compile(rf"^/v2/lotes_rps/{_REF}/resposta$"), events.lote_rps_resposta),
+    ("POST", re.compile(r"^/v2/lotes_rps$"), lotes_rps.lote_rps_create),
+    ("GET", re.compile(rf"^/v2/lotes_rps/{_REF}$"), lotes_rps.lote_rps_get),
+    ("POST", re.compile(rf"^/v2/lotes_rps/{_REF}/resposta$"), lotes_rps.lote_rps_resposta),
     ("POST", re.compile(r"^/v2/hooks$"), hook_create),
     ("GET", re.compile(r"^/v2/hooks$"), hook_list),
     ("GET", re.compile(r"^/v2/hooks/(?P<hook_id>[^/]+)$"), hook_get),

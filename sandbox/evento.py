@@ -69,7 +69,7 @@ def register(app: App, req: Request, ref: str) -> Response:
             )
         itens = _itens(data, len(doc.payload.get("items") or []))
         company = events._company(app, doc)
-        error = events._sefaz_error(app, company, None)
+        error = events.sefaz_error(app, company, None)
         if error:
             return json_response(
                 200,
@@ -90,7 +90,7 @@ def register(app: App, req: Request, ref: str) -> Response:
                 "numero": numero,
                 "itens": itens,
                 "at": store.clock.now(),
-                "protocolo": events._protocol(app, company),
+                "protocolo": events.protocol(app, company),
             }
         )
         path = render.event_path(doc, company, f"{suffix}-{numero:02d}")

@@ -20,7 +20,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.claims import claim
-from fiscal.focus import budget
 from fiscal.focus.client import FocusClient, FocusRateLimited, FocusUpstreamError
 from fiscal.models import NoteEvent
 from storage import layout
@@ -58,8 +57,8 @@ def download(*, environment: str, token: str, path: str, kind: str) -> Fetched:
         environment=environment, token=token, timeout=settings.FG_ARCHIVE_DOWNLOAD_TIMEOUT
     )
     limit = settings.FG_ARCHIVE_MAX_BYTES
-    # File paths do not take from the token's request budget (fiscal/focus/budget.py): Focus
-    # serves them as public files, as the sandbox does. A 429 is still shared with everyone.
+    # File paths do not take from the token's request budget: Focus serves them as public
+    # files, as the sandbox does. A 429 still blocks the token; the client records it.
     spool = tempfile.SpooledTemporaryFile(max_size=settings.FG_ARCHIVE_SPOOL_BYTES)  # noqa: SIM115
     try:
         digest = hashlib.sha256()
@@ -78,10 +77,6 @@ def download(*, environment: str, token: str, path: str, kind: str) -> Fetched:
         if size == 0:
             raise DownloadRefused(f"{path}: Focus answered an empty file")
         spool.seek(0)
-    except FocusRateLimited as exc:
-        spool.close()
-        budget.observe(fingerprint=client.fingerprint, remaining=0, reset=exc.retry_after)
-        raise
     except BaseException:
         spool.close()
         raise

@@ -9,21 +9,15 @@ a rolled-back write announces nothing and a subscriber may do I/O (enqueue a tas
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.module_loading import import_string
 
+from core.subscribers import subscribers
 from tenants.models import Empresa
-
-
-@functools.cache
-def _subscribers(names: tuple[str, ...]) -> list[Callable[[int], None]]:
-    return [import_string(name) for name in names]
 
 
 def empresa_changed(empresa: Empresa) -> None:
     empresa_id = empresa.pk
-    for subscriber in _subscribers(tuple(settings.FG_EMPRESA_CHANGE_SUBSCRIBERS)):
+    for subscriber in subscribers(tuple(settings.FG_EMPRESA_CHANGE_SUBSCRIBERS)):
         transaction.on_commit(functools.partial(subscriber, empresa_id))

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from rest_framework.test import APIClient
 
 from core.crypto import secret_fingerprint
+from sandbox.server import SandboxServer
 from tenants.models import Empresa, Environment, Tenant
 from tenants.services import IssuedKey, api_key_create, empresa_create, tenant_create
 
@@ -68,6 +69,27 @@ def _archive_in_tmp(settings, tmp_path) -> None:
 def _no_focus_hooks_by_default(settings) -> None:
     """Registering Focus hooks needs a reachable gateway; the hook tests switch it on."""
     settings.FG_FOCUS_HOOKS_ENABLED = False
+
+
+@pytest.fixture(scope="session")
+def gateway_sandbox() -> Iterator[SandboxServer]:
+    """The sandbox the gateway's tests talk to: one per session, reset by each user."""
+    from tests.fiscal.conftest import sandbox_company
+
+    server = SandboxServer(
+        host="127.0.0.1", port=0, companies=[sandbox_company()], hang_seconds=3.0,
+        hook_schedule_scale=0.001,
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def account_sandbox() -> Iterator[SandboxServer]:
+    """A sandbox with no company: the reseller account's tests create them."""
+    server = SandboxServer(host="127.0.0.1", port=0, companies=[], hang_seconds=3.0).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

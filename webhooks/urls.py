@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
+from fiscal.validation import DOC_TYPE_PATTERN, REF_PATTERN
 from webhooks import api, facade
 
 urlpatterns = [
@@ -26,7 +27,7 @@ urlpatterns = [
     path("v2/hooks", facade.HooksFacade.as_view()),
     path("v2/hooks/<str:hook_id>", facade.HookFacade.as_view()),
     re_path(
-        r"^v2/(?P<doc_type>nfe|nfce|nfse|nfsen)/(?P<ref>[A-Za-z0-9_.-]+)/hook$",
+        rf"^v2/(?P<doc_type>{DOC_TYPE_PATTERN})/(?P<ref>{REF_PATTERN})/hook$",
         facade.NoteHookResendFacade.as_view(),
     ),
 ]

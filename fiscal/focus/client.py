@@ -22,6 +22,7 @@ import httpx
 from django.conf import settings
 
 from fiscal.focus import budget, signals
+from fiscal.focus.note_operations import NOTE_OPERATIONS
 from tenants.models import Environment
 
 logger = logging.getLogger("fiscal.focus")
@@ -170,21 +171,6 @@ def _parse_rate_limit(headers: httpx.Headers) -> RateLimitInfo | None:
     except (KeyError, ValueError):
         return None
 
-
-# Operations on an existing note: name -> (method, path after /v2/<doc>/<ref>). The one list of
-# them: the facade routes and dispatches by it, fiscal/operations.py says what each one means.
-# Reference: focus-nfe-api-v2.txt "Cancelamento", "Carta de Correção Eletrônica", "Ator
-# Interessado", "Insucesso na Entrega", "Reenvio de email".
-NOTE_OPERATIONS: dict[str, tuple[str, str]] = {
-    "cancelamento": ("DELETE", ""),
-    "carta_correcao": ("POST", "carta_correcao"),
-    "ator_interessado": ("POST", "ator_interessado"),
-    "insucesso_entrega": ("POST", "insucesso_entrega"),
-    "cancelamento_insucesso": ("DELETE", "insucesso_entrega"),
-    "email": ("POST", "email"),
-    # Reference: FocusNFe/api-doc _nfe.md "Eventos" (tipo_evento in the body).
-    "evento": ("POST", "evento"),
-}
 
 BeforeSend = Callable[[], bool]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
+from fiscal.focus.note_operations import NOTE_OPERATIONS
+
 # Sent after each request to Focus: endpoint (template), code ("200", "timeout", ...), seconds.
 focus_request = Signal()
 # Sent when the shared budget (fiscal/focus/budget.py) makes a caller wait; urgent: bool.
@@ -20,8 +22,8 @@ budget_wait = Signal()
 # empresas): an unknown name costs a less precise label, never an unbounded one.
 _NAMES = frozenset({
     "v2", "nfe", "nfce", "nfse", "nfsen", "inutilizacao", "importacao", "danfe", "hooks",
-    "lotes_rps", "resposta", "carta_correcao", "ator_interessado", "insucesso_entrega",
-    "email", "empresas",
+    "lotes_rps", "resposta", "empresas",
+    *(suffix for _, suffix in NOTE_OPERATIONS.values() if suffix),
 })
 _ERROR_CODES = {"FocusTimeout": "timeout", "FocusUnavailable": "unavailable"}
 

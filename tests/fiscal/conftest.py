@@ -17,6 +17,7 @@ from sandbox.server import SandboxServer
 from tenants.models import Empresa
 from tests.conftest import HOMOLOG_TOKEN, PROD_TOKEN, VALID_CNPJ, Actor
 from tests.sandbox.helpers import nfe_payload
+from tests.support.sandbox import reset_sandbox
 
 
 def sandbox_company(cnpj: str = VALID_CNPJ, **overrides: object) -> dict:
@@ -55,11 +56,10 @@ class Upstream:
 
 
 @pytest.fixture
-def upstream(settings) -> Iterator[Upstream]:
-    server = SandboxServer(
-        host="127.0.0.1", port=0, companies=[sandbox_company()], hang_seconds=3.0,
-        hook_schedule_scale=0.001,
-    ).start()
+def upstream(settings, gateway_sandbox: SandboxServer) -> Iterator[Upstream]:
+    """The session's sandbox (tests/conftest.py), reset: one company, the test tokens."""
+    server = gateway_sandbox
+    reset_sandbox(server)
     settings.FOCUS_URL_HOMOLOGACAO = server.url
     settings.FOCUS_URL_PRODUCAO = server.url
     settings.FOCUS_READ_TIMEOUT = 1.0
@@ -71,7 +71,6 @@ def upstream(settings) -> Iterator[Upstream]:
         yield Upstream(server=server, control=control)
     finally:
         control.close()
-        server.stop()
         reset_clients()
 
 

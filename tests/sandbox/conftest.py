@@ -1,4 +1,4 @@
-"""Fixtures for the sandbox suite: a fresh in-process sandbox per test, spoken to over HTTP.
+"""Fixtures for the sandbox suite: one in-process sandbox, reset for each test, over HTTP.
 
 No Django, no database: the sandbox stands for a remote system.
 """
@@ -14,10 +14,11 @@ import pytest
 
 from sandbox.server import SandboxServer
 from tests.sandbox.helpers import COMPANIES, Receiver
+from tests.support.sandbox import reset_sandbox
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
+@pytest.fixture(scope="session")
+def _sandbox_server() -> Iterator[SandboxServer]:
     srv = SandboxServer(
         host="127.0.0.1",
         port=0,
@@ -30,6 +31,13 @@ def sandbox() -> Iterator[SandboxServer]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def sandbox(_sandbox_server: SandboxServer) -> SandboxServer:
+    """The session's sandbox, reset to its start (companies, config, clock, faults, hooks)."""
+    reset_sandbox(_sandbox_server)
+    return _sandbox_server
 
 
 @pytest.fixture

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+
+from tests.support.http import Receiver as HttpReceiver
+from tests.support.http import Reply
 
 HOMOLOGACAO_NOME = "NF-E EMITIDA EM AMBIENTE DE HOMOLOGACAO - SEM VALOR FISCAL"
 ACCOUNT = "sandbox-account-token"
@@ -281,51 +282,40 @@ def counters(control: httpx.Client, ref: str, doc_type: str | None = None) -> di
 # -- a hook receiver ---------------------------------------------------------------------------
 
 
-class Receiver:
-    """A local HTTP endpoint recording what the sandbox POSTs; fails the first `fail` calls."""
+class Receiver(HttpReceiver):
+    """A local HTTP endpoint recording what the sandbox POSTs; fails the first ``fail`` calls."""
 
     def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.fail = 0
-        self.event = threading.Event()
-        receiver = self
+        super().__init__(default=Reply(body=b""))
+        # The sandbox tests read the hook URL as an attribute.
+        self.url = super().url("/focus-hook")  # type: ignore[assignment]
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.calls.append(
-                    {
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "json": json.loads(body or b"null"),
-                    }
-                )
-                status = 500 if receiver.fail > 0 else 200
-                receiver.fail = max(0, receiver.fail - 1)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                receiver.event.set()
+    @property
+    def fail(self) -> int:
+        with self._lock:
+            return len(self.replies)
 
-            def log_message(self, *args: Any) -> None:
-                pass
+    @fail.setter
+    def fail(self, count: int) -> None:
+        with self._lock:
+            self.replies[:] = [Reply(status=500, body=b"")] * count
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/focus-hook"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {"path": r.path, "headers": r.sent_headers, "json": json.loads(r.body or b"null")}
+                for r in self.requests
+            ]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
-        while len(self.calls) < count and time.monotonic() < deadline:
+        while len(self.requests) < count and time.monotonic() < deadline:
             time.sleep(0.02)
         return self.calls
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stop()
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:

@@ -21,7 +21,7 @@ from storage.archiving import archive_run_due
 from storage.backends import ArchiveBackend, get_backend
 from storage.models import Artifact
 from tenants.models import Empresa, Tenant
-from tests.storage.upstream import Upstream
+from tests.support.file_host import Upstream
 
 AUTHORIZED_AT = datetime(2026, 3, 10, 15, 30, tzinfo=timezone.get_fixed_timezone(-180))
 CHAVE = "35260311222333000181550010000000011000000013"
@@ -108,15 +108,22 @@ def _only_the_archive_listens(settings) -> None:
     settings.FG_CHANGE_SUBSCRIBERS = ["storage.scheduling.on_fiscal_change"]
 
 
-@pytest.fixture
-def upstream(settings) -> Iterator[Upstream]:
+@pytest.fixture(scope="session")
+def _file_host() -> Iterator[Upstream]:
     server = Upstream(hang_seconds=3.0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def upstream(settings, _file_host: Upstream) -> Iterator[Upstream]:
+    server = _file_host
+    server.reset()
     settings.FOCUS_URL_HOMOLOGACAO = server.url
     settings.FOCUS_URL_PRODUCAO = server.url
     settings.FG_ARCHIVE_DOWNLOAD_TIMEOUT = 1.0
     reset_clients()
     yield server
-    server.stop()
     reset_clients()
 
 

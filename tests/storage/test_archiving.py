@@ -18,7 +18,7 @@ from storage.models import Artifact, ArtifactState
 from storage.scheduling import artifact_claim
 from tests.conftest import Actor
 from tests.storage.conftest import archive_all, artifact_for, publish_change, serve_note_files
-from tests.storage.upstream import Upstream
+from tests.support.file_host import Upstream
 
 
 def test_every_file_is_archived_under_its_key_with_its_hash(

@@ -22,7 +22,7 @@ from tests.storage.conftest import (
     publish_change,
     serve_note_files,
 )
-from tests.storage.upstream import Upstream
+from tests.support.file_host import Upstream
 from tests.support.file_links import link_target
 
 

@@ -25,7 +25,7 @@ from tests.storage.conftest import (
     publish_change,
     s3_client,
 )
-from tests.storage.upstream import Upstream
+from tests.support.file_host import Upstream
 
 
 def _moto_bucket(name: str):

@@ -13,6 +13,7 @@ from sandbox.state import DEFAULT_ACCOUNT_TOKEN
 from tenants.services import tenant_set_focus_account_token
 from tests.conftest import Actor
 from tests.fiscal.conftest import Upstream
+from tests.support.sandbox import reset_sandbox
 
 
 class Account(Upstream):
@@ -23,8 +24,9 @@ class Account(Upstream):
 
 
 @pytest.fixture
-def account(settings) -> Iterator[Account]:
-    server = SandboxServer(host="127.0.0.1", port=0, companies=[], hang_seconds=3.0).start()
+def account(settings, account_sandbox: SandboxServer) -> Iterator[Account]:
+    server = account_sandbox
+    reset_sandbox(server)
     settings.FOCUS_URL_HOMOLOGACAO = server.url
     settings.FOCUS_URL_PRODUCAO = server.url
     settings.FOCUS_READ_TIMEOUT = 1.0
@@ -34,7 +36,6 @@ def account(settings) -> Iterator[Account]:
         yield Account(server=server, control=control)
     finally:
         control.close()
-        server.stop()
         reset_clients()
 
 

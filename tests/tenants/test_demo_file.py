@@ -7,15 +7,14 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from tenants.services import api_key_authenticate
+from tests.support.http import Receiver, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = re.compile(r"fg_test_[A-Za-z0-9]{44}")
@@ -44,33 +43,15 @@ def test_demo_setup_writes_the_key_and_curls_to_var_demo_txt(db: None, settings,
     assert KEY.findall(path.read_text()) == [new_key] * 4
 
 
-class _Readiness(BaseHTTPRequestHandler):
-    """503 for the first answers (the web still starting), then 200."""
-
-    answers: list[int] = []
-
-    def do_GET(self) -> None:
-        status = 503 if len(self.answers) < 2 else 200
-        self.answers.append(status)
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def readiness() -> Iterator[tuple[str, list[int]]]:
-    _Readiness.answers = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Readiness)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """A web still starting: 503 for the first two answers, then 200."""
+    web = Receiver(default=Reply(status=200, body=b""))
+    web.reply(Reply(status=503, body=b""), Reply(status=503, body=b""))
     try:
-        yield f"http://127.0.0.1:{server.server_port}/readyz", _Readiness.answers
+        yield web.url("/readyz"), web.statuses
     finally:
-        server.shutdown()
-        server.server_close()
+        web.stop()
 
 
 def test_demo_ready_prints_the_file_once_ready_and_stays_up(tmp_path,

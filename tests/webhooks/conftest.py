@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -20,86 +16,12 @@ from fiscal.models import Note
 from fiscal.render import note_consulta
 from tenants.models import Empresa
 from tests.conftest import Actor
+from tests.support.http import Received, Receiver, Reply  # noqa: F401 - used by the tests
 from webhooks import dispatch
 from webhooks.delivery import delivery_attempt
 from webhooks.dispatch import dispatch_due
 from webhooks.endpoints import endpoint_create
 from webhooks.models import Endpoint
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes = b"ok"
-    headers: dict[str, str] = field(default_factory=dict)
-    # Seconds to wait before answering (a hanging receiver); an Event lets tests release it.
-    hang: float = 0.0
-
-
-class Receiver:
-    """A tiny HTTP server: records every request, answers what the test queued (default 200)."""
-
-    def __init__(self) -> None:
-        self.requests: list[Received] = []
-        self.replies: list[Reply] = []
-        self.default = Reply()
-        self.release = threading.Event()
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(length)
-                with receiver._lock:
-                    receiver.requests.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                    )
-                    reply = receiver.replies.pop(0) if receiver.replies else receiver.default
-                if reply.hang:
-                    receiver.release.wait(reply.hang)
-                try:
-                    self.send_response(reply.status)
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(reply.body)))
-                    self.end_headers()
-                    self.wfile.write(reply.body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def port(self) -> int:
-        return self.server.server_address[1]
-
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def reply(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ Real HTTP, so the gateway's own client (fiscal/focus/client.py) is exercised unm
 files are generated on the fly in chunks, so the server itself holds no big buffers.
 
 Also runnable (the benchmark starts it in its own process):
-    python -m tests.storage.upstream --small 200 --small-size 8000 --large 3 --large-size 50e6
+    python -m tests.support.file_host --small 200 --small-size 8000 --large 3 --large-size 50e6
 """
 
 from __future__ import annotations
@@ -112,6 +112,13 @@ class Upstream:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def reset(self) -> None:
+        """Back to no files, no faults, no requests seen (one host serves a whole session)."""
+        with self._lock:
+            self.files.clear()
+            self.faults.clear()
+            self.requests.clear()
 
     def add(self, path: str, body: bytes, content_type: str = "application/xml") -> str:
         self.files[path] = (content_type, body)
