@@ -28,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -42,49 +41,23 @@ from _measure import (
     short,
     wait_for_flush,
 )
+from _receiver import Receiver
 from _stack import BIN, hammer, nfe, sandbox_companies, stack
 
 WARMUP_NOTES = 20
 
 
-class Receiver:
-    """The tenant's webhook endpoint: the wall-clock arrival of each (event type, ref)."""
+def by_event_and_ref(headers: object, body: bytes) -> tuple[str, str]:
+    """The pipeline's key: (event type, note ref), so arrivals are looked up by note."""
+    try:
+        event = json.loads(body)
+        return str(event.get("type")), str((event.get("data") or {}).get("ref"))
+    except ValueError:
+        return "?", "?"
 
-    def __init__(self) -> None:
-        self.arrivals: dict[tuple[str, str], float] = {}
-        self.hits = 0
-        receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-            disable_nagle_algorithm = True  # headers and body are two writes
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                now = time.time()
-                try:
-                    event = json.loads(body)
-                    key = (str(event.get("type")), str((event.get("data") or {}).get("ref")))
-                except ValueError:
-                    key = ("?", "?")
-                receiver.hits += 1
-                receiver.arrivals.setdefault(key, now)
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def authorized(self, refs: list[str]) -> int:
-        return sum(("note.authorized", r) in self.arrivals for r in refs)
+def authorized(receiver: Receiver, refs: list[str]) -> int:
+    return sum(("note.authorized", r) in receiver.arrivals for r in refs)
 
 
 def offer(url: str, key: str, bodies: list[tuple[str, dict]], threads: int,
@@ -125,7 +98,7 @@ def wait_settled(prefix: str, timeout: float = 600) -> None:
 
 def wait_webhooks(receiver: Receiver, refs: list[str], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
-    while receiver.authorized(refs) < len(refs) and time.monotonic() < deadline:
+    while authorized(receiver, refs) < len(refs) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
@@ -171,12 +144,12 @@ def run(args: argparse.Namespace, hooks: bool) -> dict[str, Any]:
 
             registered = empresa_sync_hooks(empresa=empresa)
             assert all(h.focus_id for h in registered), "hooks were not registered"
-        receiver = Receiver() if args.webhook else None
+        receiver = Receiver(by_event_and_ref) if args.webhook else None
         if receiver is not None:
             from webhooks.endpoints import endpoint_create
 
             endpoint_create(tenant=tenant, environment="homologacao",
-                            url=f"http://127.0.0.1:{receiver.port}/hook")
+                            url=receiver.url())
         from django.db import connection
 
         from fiscal.models import Note

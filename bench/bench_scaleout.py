@@ -22,48 +22,19 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/5")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _receiver import Receiver
 from _stack import BIN, ROOT, Stack, hammer, nfe, sandbox_companies, stack
 
 # Process types of deploy/Procfile.scale for each configuration (besides web and beat).
 CONFIGS = {1: ["worker"], 4: ["submit", "sync", "webhooks", "archive"]}
-
-
-class Receiver:
-    """A webhook receiver that answers 200 and counts deliveries by webhook-id."""
-
-    def __init__(self) -> None:
-        self.ids: set[str] = set()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.ids.add(self.headers.get("webhook-id", ""))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
 
 def scale_env(concurrency: int) -> dict[str, str]:
@@ -115,7 +86,7 @@ def run(workers: int, notes: int, delay: float, concurrency: int) -> dict[str, f
         receiver = Receiver()
         from webhooks.endpoints import endpoint_create
 
-        endpoint_create(tenant=tenant, environment="homologacao", url=receiver.url,
+        endpoint_create(tenant=tenant, environment="homologacao", url=receiver.url(),
                         event_types=["note.authorized"])
         with procfile(s, CONFIGS[workers]):
             from _stack import wait_port
@@ -135,15 +106,16 @@ def run(workers: int, notes: int, delay: float, concurrency: int) -> dict[str, f
                 left = Note.objects.exclude(status="autorizado", next_action="").count()
                 if left == 0 and settled_at is None:
                     settled_at = time.perf_counter()
-                if settled_at and len(receiver.ids) >= notes:
+                if settled_at and len(receiver.arrivals) >= notes:
                     break
                 time.sleep(0.2)
             if settled_at is None:
                 raise SystemExit(f"workers={workers}: notes did not settle; logs in {s.tmp}")
             whole = time.perf_counter() - started
             archived = Artifact.objects.exclude(archived_at=None).count()
+            delivered = len(receiver.arrivals)
             return {"settled_per_s": notes / (settled_at - started),
-                    "delivered_per_s": len(receiver.ids) / whole, "delivered": len(receiver.ids),
+                    "delivered_per_s": delivered / whole, "delivered": delivered,
                     "archived": archived}
 
 

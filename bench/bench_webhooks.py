@@ -17,66 +17,20 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/13")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _receiver import Receiver
 from _stack import BIN, stack
 
 WORKERS = int(os.environ.get("BENCH_WORKERS", "8"))
 BACKLOG_EVENTS = int(os.environ.get("BENCH_BACKLOG_EVENTS", "400"))
 RATE = 20.0  # healthy events per second in the latency phases
 PHASE_SECONDS = 6.0
-
-
-class Receiver:
-    """Records the wall-clock arrival of each webhook-id; optionally never answers."""
-
-    def __init__(self, hang: bool = False) -> None:
-        self.arrivals: dict[str, float] = {}
-        self.hits = 0
-        self.release = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-            # Headers and body are two writes: without this, Nagle + delayed ACK add ~40 ms.
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                now = time.time()
-                receiver.hits += 1
-                receiver.arrivals.setdefault(self.headers.get("webhook-id", ""), now)
-                if hang:
-                    receiver.release.wait(120)
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
 
 
 def make_tenant(name: str, cnpj: str = "11222333000181"):  # type: ignore[no-untyped-def]

@@ -24,8 +24,9 @@ from pathlib import Path
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/5")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _receiver import Receiver
 from _stack import hammer, nfe, sandbox_companies, stack, wait_port
-from bench_scaleout import CONFIGS, Receiver, procfile, scale_env
+from bench_scaleout import CONFIGS, procfile, scale_env
 
 TABLES = ["fiscal_note", "fiscal_noteevent", "webhooks_event", "webhooks_delivery",
           "webhooks_attempt", "storage_artifact"]
@@ -83,7 +84,7 @@ def main() -> None:
         from storage.models import Artifact
         from webhooks.endpoints import endpoint_create
 
-        endpoint_create(tenant=tenant, environment="homologacao", url=receiver.url)
+        endpoint_create(tenant=tenant, environment="homologacao", url=receiver.url())
         before = measure()
         with procfile(s, CONFIGS[4]):
             wait_port(s.web_port, timeout=60)
@@ -92,7 +93,7 @@ def main() -> None:
             while time.monotonic() < deadline:
                 settled = not Note.objects.exclude(status="autorizado", next_action="").exists()
                 archived = not Artifact.objects.filter(archived_at=None).exists()
-                if settled and archived and len(receiver.ids) >= notes:
+                if settled and archived and len(receiver.arrivals) >= notes:
                     break
                 time.sleep(0.5)
             else:
