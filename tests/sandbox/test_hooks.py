@@ -104,9 +104,10 @@ def test_fired_on_cancel_and_cce_and_on_request(acme: httpx.Client, receiver: Re
     receiver.wait_for(1)
     acme.post("/v2/nfe/h/carta_correcao", json={"correcao": "Correção do endereço"})
     acme.request("DELETE", "/v2/nfe/h", json={"justificativa": "Cancelada por teste aqui"})
-    calls = receiver.wait_for(3)
-    assert calls[1]["json"]["numero_carta_correcao"] == 1
-    assert calls[2]["json"]["status"] == "cancelado"
+    # Each hook goes out on its own thread: the CCe's and the cancel's may arrive either way.
+    later = [call["json"] for call in receiver.wait_for(3)[1:3]]
+    assert all(body["numero_carta_correcao"] == 1 for body in later)
+    assert "cancelado" in [body["status"] for body in later]
     assert acme.post("/v2/nfe/h/hook").status_code == 200
     assert receiver.wait_for(4)[3]["json"]["status"] == "cancelado"
 
