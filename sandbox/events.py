@@ -177,8 +177,9 @@ def _event_authorized(
     kind: str,
     answer: str,
 ) -> Response:
-    """Record the note's ``numero``-th event of one kind as SEFAZ authorizes it, file its XML
-    and answer as Focus does: ``caminho_xml_<answer>`` and ``numero_<answer>``."""
+    """Record the note's ``numero``-th event of one kind (``events``) as SEFAZ authorizes it,
+    file its XML as ``<chave>-<suffix>.xml`` (``kind`` tells files.py how to render it), and
+    answer as Focus does: SEFAZ's 135, ``caminho_xml_<answer>`` and ``numero_<answer>``."""
     events.append(
         {
             "numero": numero,
