@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from fiscal import services as fiscal_services
 from fiscal.admin import NoteAdmin
-from fiscal.focus import budget
+from fiscal.focus import BudgetStatus, budget_status
 from fiscal.focus.client import token_fingerprint
 from fiscal.models import NextAction, Note, NoteEvent
 from storage.models import Artifact, ArtifactState, Verification
@@ -46,7 +46,7 @@ class TokenBudget:
     fingerprint: str
     environment: str
     empresas: list[str]
-    left: budget.Left
+    left: BudgetStatus
 
 
 def pending_by_next_action() -> list[dict[str, Any]]:
@@ -97,7 +97,7 @@ def focus_budgets() -> list[TokenBudget]:
                 by_token.setdefault(key, []).append(empresa.documento)
     return [
         TokenBudget(fingerprint=fp, environment=env, empresas=names,
-                    left=budget.left(fingerprint=fp))
+                    left=budget_status(fingerprint=fp))
         for (fp, env), names in sorted(by_token.items())
     ]
 

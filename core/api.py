@@ -46,6 +46,9 @@ class FocusAPIView(TenantAPIView):
     """Facade view under /v2: Focus's error shape, Focus's codes, Focus's body parsing."""
 
     parser_classes = [FocusBodyParser]
+    # Focus's documentation is the facade's contract (a drop-in for Focus): our OpenAPI
+    # document describes the native API only.
+    schema = None
 
     def get_exception_handler(self):  # type: ignore[no-untyped-def]
         return focus_exception_handler

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -71,7 +70,6 @@ class FocusCallView(FocusAPIView):
 
 
 class NoteEmitFacade(FocusAPIView):
-    @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str) -> Response:
         return render_step(emission.note_emit(
             api_key=self.api_key, doc_type=doc_type, ref=request.query_params.get("ref"),
@@ -80,7 +78,6 @@ class NoteEmitFacade(FocusAPIView):
 
 
 class NoteQueryFacade(FocusCallView):
-    @extend_schema(exclude=True)
     def get(self, request: Request, doc_type: str, ref: str) -> Response:
         note = selectors.note_at_focus(
             tenant=self.tenant, environment=self.environment, doc_type=doc_type, ref=ref
@@ -90,7 +87,6 @@ class NoteQueryFacade(FocusCallView):
         completa = request.query_params.get("completa") == "1"
         return Response(consulta.note_read(note=note, completa=completa))
 
-    @extend_schema(exclude=True)
     def delete(self, request: Request, doc_type: str, ref: str) -> Response:
         """Cancelamento. Focus also reads the justificativa from the query string."""
         data = {**request.query_params.dict(), **_body_object(request.data)}
@@ -131,11 +127,9 @@ class NoteOperationFacade(FocusCallView):
             raise FocusError("nao_encontrado", "Operação não encontrada", status_code=404)
         return _operation(self, doc_type, ref, kind, request.data)
 
-    @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str, ref: str, operation: str) -> Response:
         return self._dispatch(request, doc_type, ref, operation)
 
-    @extend_schema(exclude=True)
     def delete(self, request: Request, doc_type: str, ref: str, operation: str) -> Response:
         return self._dispatch(request, doc_type, ref, operation)
 
@@ -152,7 +146,6 @@ def _raw(answer: FocusFile) -> HttpResponse:
 
 
 class InutilizacaoFacade(FocusCallView):
-    @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str) -> Response:
         answer = inutilizacoes.inutilizacao_request(
             api_key=self.api_key, doc_type=doc_type, data=request.data
@@ -163,7 +156,6 @@ class InutilizacaoFacade(FocusCallView):
 class InutilizacaoListingFacade(FocusAPIView):
     """GET /v2/<nfe|nfce>/inutilizacoes: the company's voided ranges, a bare JSON array."""
 
-    @extend_schema(exclude=True)
     def get(self, request: Request, doc_type: str) -> Response:
         return Response(inutilizacoes.inutilizacao_listing(
             api_key=self.api_key, doc_type=doc_type, params=request.query_params
@@ -173,7 +165,6 @@ class InutilizacaoListingFacade(FocusAPIView):
 class ImportacaoFacade(FocusAPIView):
     """A note like any other (fiscal/emission.py): rendered as NoteEmitFacade renders."""
 
-    @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         return render_step(importacao.importacao_request(
             api_key=self.api_key, ref=request.query_params.get("ref"), xml=request.body
@@ -181,13 +172,11 @@ class ImportacaoFacade(FocusAPIView):
 
 
 class DanfePreviewFacade(FocusCallView):
-    @extend_schema(exclude=True)
     def post(self, request: Request) -> HttpResponse:
         return _raw(danfe.danfe_preview(api_key=self.api_key, body=request.body))
 
 
 class LoteRpsCreateFacade(FocusCallView):
-    @extend_schema(exclude=True)
     def post(self, request: Request) -> HttpResponse:
         return _raw(lotes.lote_create(
             api_key=self.api_key, ref=request.query_params.get("ref"), body=request.body
@@ -195,12 +184,10 @@ class LoteRpsCreateFacade(FocusCallView):
 
 
 class LoteRpsFacade(FocusCallView):
-    @extend_schema(exclude=True)
     def get(self, request: Request, ref: str) -> HttpResponse:
         return _raw(lotes.lote_get(api_key=self.api_key, ref=ref))
 
 
 class LoteRpsRespostaFacade(FocusCallView):
-    @extend_schema(exclude=True)
     def post(self, request: Request, ref: str) -> HttpResponse:
         return _raw(lotes.lote_resposta(api_key=self.api_key, ref=ref, body=request.body))

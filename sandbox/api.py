@@ -59,40 +59,44 @@ def hook_delete(app: App, req: Request, hook_id: str) -> Response:
 _DOC = r"(?P<doc_type>nfe|nfce|nfse|nfsen)"
 _REF = r"(?P<ref>[^/]+)"
 
+Route = tuple[str, re.Pattern[str], Handler]
+
+
+def _compiled(*table: tuple[str, str, Handler]) -> list[Route]:
+    """The route table with each path pattern anchored at both ends and compiled once."""
+    return [(method, re.compile(f"^{path}$"), handler) for method, path, handler in table]
+
+
 # Fixed sub-resources come before the `/<doc>/<ref>` patterns they would otherwise match.
-ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
-    ("POST", re.compile(r"^/v2/(?P<doc_type>nfe|nfce)/inutilizacao$"), inutilizacoes.inutilizacao),
-    ("GET", re.compile(r"^/v2/(?P<doc_type>nfe|nfce)/inutilizacoes$"), inutilizacoes.listing),
-    ("POST", re.compile(r"^/v2/nfe/importacao$"), importacao.importacao),
-    ("POST", re.compile(r"^/v2/nfe/danfe$"), importacao.danfe_preview),
-    ("POST", re.compile(rf"^/v2/{_DOC}$"), emission.emit),
-    ("GET", re.compile(rf"^/v2/{_DOC}/{_REF}$"), emission.consulta),
-    ("DELETE", re.compile(rf"^/v2/{_DOC}/{_REF}$"), events.cancel),
-    ("POST", re.compile(rf"^/v2/nfe/{_REF}/carta_correcao$"), events.carta_correcao),
-    ("POST", re.compile(rf"^/v2/nfe/{_REF}/ator_interessado$"), events.ator_interessado),
-    ("POST", re.compile(rf"^/v2/nfe/{_REF}/insucesso_entrega$"), events.insucesso_entrega),
-    (
-        "DELETE",
-        re.compile(rf"^/v2/nfe/{_REF}/insucesso_entrega$"),
-        events.cancelar_insucesso_entrega,
-    ),
-    ("POST", re.compile(rf"^/v2/nfe/{_REF}/evento$"), evento.register),
-    ("POST", re.compile(rf"^/v2/{_DOC}/{_REF}/email$"), events.email),
-    ("POST", re.compile(rf"^/v2/(?P<doc_type>nfe|nfse|nfsen)/{_REF}/hook$"), events.refire_hook),
-    ("POST", re.compile(r"^/v2/lotes_rps$"), lotes_rps.lote_rps_create),
-    ("GET", re.compile(rf"^/v2/lotes_rps/{_REF}$"), lotes_rps.lote_rps_get),
-    ("POST", re.compile(rf"^/v2/lotes_rps/{_REF}/resposta$"), lotes_rps.lote_rps_resposta),
-    ("POST", re.compile(r"^/v2/hooks$"), hook_create),
-    ("GET", re.compile(r"^/v2/hooks$"), hook_list),
-    ("GET", re.compile(r"^/v2/hooks/(?P<hook_id>[^/]+)$"), hook_get),
-    ("DELETE", re.compile(r"^/v2/hooks/(?P<hook_id>[^/]+)$"), hook_delete),
-    ("POST", re.compile(r"^/v2/empresas$"), empresas.create),
-    ("GET", re.compile(r"^/v2/empresas$"), empresas.listing),
-    ("GET", re.compile(r"^/v2/empresas/(?P<company_id>[^/]+)$"), empresas.detail),
-    ("PUT", re.compile(r"^/v2/empresas/(?P<company_id>[^/]+)$"), empresas.update),
-    ("PATCH", re.compile(r"^/v2/empresas/(?P<company_id>[^/]+)$"), empresas.update),
-    ("DELETE", re.compile(r"^/v2/empresas/(?P<company_id>[^/]+)$"), empresas.delete),
-]
+ROUTES: list[Route] = _compiled(
+    ("POST", r"/v2/(?P<doc_type>nfe|nfce)/inutilizacao", inutilizacoes.inutilizacao),
+    ("GET", r"/v2/(?P<doc_type>nfe|nfce)/inutilizacoes", inutilizacoes.listing),
+    ("POST", r"/v2/nfe/importacao", importacao.importacao),
+    ("POST", r"/v2/nfe/danfe", importacao.danfe_preview),
+    ("POST", rf"/v2/{_DOC}", emission.emit),
+    ("GET", rf"/v2/{_DOC}/{_REF}", emission.consulta),
+    ("DELETE", rf"/v2/{_DOC}/{_REF}", events.cancel),
+    ("POST", rf"/v2/nfe/{_REF}/carta_correcao", events.carta_correcao),
+    ("POST", rf"/v2/nfe/{_REF}/ator_interessado", events.ator_interessado),
+    ("POST", rf"/v2/nfe/{_REF}/insucesso_entrega", events.insucesso_entrega),
+    ("DELETE", rf"/v2/nfe/{_REF}/insucesso_entrega", events.cancelar_insucesso_entrega),
+    ("POST", rf"/v2/nfe/{_REF}/evento", evento.register),
+    ("POST", rf"/v2/{_DOC}/{_REF}/email", events.email),
+    ("POST", rf"/v2/(?P<doc_type>nfe|nfse|nfsen)/{_REF}/hook", events.refire_hook),
+    ("POST", r"/v2/lotes_rps", lotes_rps.lote_rps_create),
+    ("GET", rf"/v2/lotes_rps/{_REF}", lotes_rps.lote_rps_get),
+    ("POST", rf"/v2/lotes_rps/{_REF}/resposta", lotes_rps.lote_rps_resposta),
+    ("POST", r"/v2/hooks", hook_create),
+    ("GET", r"/v2/hooks", hook_list),
+    ("GET", r"/v2/hooks/(?P<hook_id>[^/]+)", hook_get),
+    ("DELETE", r"/v2/hooks/(?P<hook_id>[^/]+)", hook_delete),
+    ("POST", r"/v2/empresas", empresas.create),
+    ("GET", r"/v2/empresas", empresas.listing),
+    ("GET", r"/v2/empresas/(?P<company_id>[^/]+)", empresas.detail),
+    ("PUT", r"/v2/empresas/(?P<company_id>[^/]+)", empresas.update),
+    ("PATCH", r"/v2/empresas/(?P<company_id>[^/]+)", empresas.update),
+    ("DELETE", r"/v2/empresas/(?P<company_id>[^/]+)", empresas.delete),
+)
 
 FILE_PREFIXES = (
     "/arquivos/",

@@ -71,6 +71,16 @@ def protocol(app: App, company: Company) -> str:
 # -- cancelamento ---------------------------------------------------------------------------
 
 
+def _mark_cancelled(app: App, doc: Document, company: Company, justificativa: str) -> None:
+    doc.cancel = {
+        "justificativa": justificativa,
+        "at": app.store.clock.now(),
+        "status": "cancelado",
+        "protocolo": protocol(app, company),
+    }
+    doc.status = "cancelado"
+
+
 def cancel(app: App, req: Request, doc_type: str, ref: str) -> Response:
     store = app.store
     with store.lock:
@@ -95,13 +105,7 @@ def cancel(app: App, req: Request, doc_type: str, ref: str) -> Response:
                     "mensagem_sefaz": error[1],
                 },
             )
-        doc.cancel = {
-            "justificativa": justificativa,
-            "at": now,
-            "status": "cancelado",
-            "protocolo": protocol(app, company),
-        }
-        doc.status = "cancelado"
+        _mark_cancelled(app, doc, company, justificativa)
         doc.status_sefaz, doc.mensagem_sefaz = EVENT_OK["status_sefaz"], EVENT_OK["mensagem_sefaz"]
         path = render.nfe_paths(doc, company)["can"]
         emission.register(store, path, "can_xml", doc)
@@ -139,14 +143,7 @@ def _cancel_nfse(app: App, doc: Document, data: dict[str, Any]) -> Response:
         ]
     if erros:
         return json_response(200, {"status": "erro_cancelamento", "erros": erros})
-    now = app.store.clock.now()
-    doc.cancel = {
-        "justificativa": justificativa,
-        "at": now,
-        "status": "cancelado",
-        "protocolo": protocol(app, company),
-    }
-    doc.status = "cancelado"
+    _mark_cancelled(app, doc, company, justificativa)
     emission.register(app.store, render.nfse_paths(doc, company)["can"], "nfse_can_xml", doc)
     emission.notify(app, doc)
     return json_response(200, {"status": "cancelado"})
@@ -165,6 +162,42 @@ def _event_precheck(app: App, req: Request, ref: str) -> tuple[Document, Company
 def _event_error(code: str, mensagem: str) -> Response:
     return json_response(
         200, {"status": "erro_autorizacao", "status_sefaz": code, "mensagem_sefaz": mensagem}
+    )
+
+
+def _event_authorized(
+    app: App,
+    doc: Document,
+    company: Company,
+    events: list[dict[str, Any]],
+    *,
+    numero: int,
+    dados: dict[str, Any],
+    suffix: str,
+    kind: str,
+    answer: str,
+) -> Response:
+    """Record the note's ``numero``-th event of one kind (``events``) as SEFAZ authorizes it,
+    file its XML as ``<chave>-<suffix>.xml`` (``kind`` tells files.py how to render it), and
+    answer as Focus does: SEFAZ's 135, ``caminho_xml_<answer>`` and ``numero_<answer>``."""
+    events.append(
+        {
+            "numero": numero,
+            "dados": dados,
+            "at": app.store.clock.now(),
+            "protocolo": protocol(app, company),
+        }
+    )
+    path = render.event_path(doc, company, suffix)
+    emission.register(app.store, path, kind, doc, n=numero)
+    return json_response(
+        200,
+        {
+            **EVENT_OK,
+            "status": "autorizado",
+            f"caminho_xml_{answer}": path,
+            f"numero_{answer}": numero,
+        },
     )
 
 
@@ -240,25 +273,10 @@ def ator_interessado(app: App, req: Request, ref: str) -> Response:
             if data.get("permite_autorizacao_terceiros") in (True, "true", "1", 1)
             else "0",
         }
-        doc.atores.append(
-            {
-                "numero": numero,
-                "dados": dados,
-                "at": store.clock.now(),
-                "protocolo": protocol(app, company),
-            }
-        )
-        path = render.event_path(doc, company, f"ato-{numero:02d}")
-        emission.register(store, path, "ato_xml", doc, n=numero)
-        return json_response(
-            200,
-            {
-                **EVENT_OK,
-                "status": "autorizado",
-                "caminho_xml_evento_ator_interessado": path,
-                "numero_evento_ator_interessado": numero,
-            },
-        )
+        return _event_authorized(
+            app, doc, company, doc.atores, numero=numero, dados=dados,
+            suffix=f"ato-{numero:02d}", kind="ato_xml", answer="evento_ator_interessado",
+        )  # fmt: skip
 
 
 def insucesso_entrega(app: App, req: Request, ref: str) -> Response:
@@ -293,26 +311,11 @@ def insucesso_entrega(app: App, req: Request, ref: str) -> Response:
             "hash_tentativa_entrega",
             "data_hash_tentativa",
         )
-        doc.insucessos.append(
-            {
-                "numero": numero,
-                "dados": {k: data.get(k) for k in keys},
-                "at": store.clock.now(),
-                "protocolo": protocol(app, company),
-            }
-        )
-        suffix = "ie" if numero == 1 else f"ie-{numero:02d}"
-        path = render.event_path(doc, company, suffix)
-        emission.register(store, path, "ie_xml", doc, n=numero)
-        return json_response(
-            200,
-            {
-                **EVENT_OK,
-                "status": "autorizado",
-                "caminho_xml_insucesso_entrega": path,
-                "numero_insucesso_entrega": numero,
-            },
-        )
+        return _event_authorized(
+            app, doc, company, doc.insucessos, numero=numero, dados={k: data.get(k) for k in keys},
+            suffix="ie" if numero == 1 else f"ie-{numero:02d}", kind="ie_xml",
+            answer="insucesso_entrega",
+        )  # fmt: skip
 
 
 def cancelar_insucesso_entrega(app: App, req: Request, ref: str) -> Response:
@@ -327,26 +330,11 @@ def cancelar_insucesso_entrega(app: App, req: Request, ref: str) -> Response:
         if error:
             return _event_error(*error)
         numero = len(doc.insucesso_cancelamentos) + 1
-        doc.insucesso_cancelamentos.append(
-            {
-                "numero": numero,
-                "dados": {},
-                "at": store.clock.now(),
-                "protocolo": protocol(app, company),
-            }
-        )
-        suffix = "ie-can" if numero == 1 else f"ie-can-{numero:02d}"
-        path = render.event_path(doc, company, suffix)
-        emission.register(store, path, "iecan_xml", doc, n=numero)
-        return json_response(
-            200,
-            {
-                **EVENT_OK,
-                "status": "autorizado",
-                "caminho_xml_cancelamento_insucesso_entrega": path,
-                "numero_cancelamento_insucesso_entrega": numero,
-            },
-        )
+        return _event_authorized(
+            app, doc, company, doc.insucesso_cancelamentos, numero=numero, dados={},
+            suffix="ie-can" if numero == 1 else f"ie-can-{numero:02d}", kind="iecan_xml",
+            answer="cancelamento_insucesso_entrega",
+        )  # fmt: skip
 
 
 # -- e-mail, hook re-fire -------------------------------------------------------------------

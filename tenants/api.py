@@ -126,20 +126,11 @@ class ApiKeyListCreateApi(TenantAPIView):
     def post(self, request: Request) -> Response:
         serializer = ApiKeyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        environment = serializer.validated_data["environment"]
-        # A test key must not be a way to mint live keys; and a key manages only the keys of
-        # its own environment (the ones it can list and revoke), so a live key creates live ones.
-        if environment != self.environment:
-            kind = "live" if environment == Environment.PRODUCAO else "test"
-            raise ApiError(
-                f"Only a {kind} key can create {kind} keys.",
-                code="permission_denied",
-                status_code=status.HTTP_403_FORBIDDEN,
-            )
         issued = services.api_key_create(
             tenant=self.tenant,
-            environment=environment,
+            environment=serializer.validated_data["environment"],
             name=serializer.validated_data.get("name", ""),
+            acting_environment=self.environment,
         )
         data = ApiKeyCreatedSerializer(issued.api_key, context={"raw_key": issued.raw}).data
         return Response(data, status=status.HTTP_201_CREATED)

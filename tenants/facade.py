@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db.models import Count
-from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -93,7 +92,6 @@ def _get(view: FocusAPIView, pk: str) -> Empresa:
 
 
 class EmpresasFacade(FocusAPIView):
-    @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
         qs = selectors.empresa_list(
             tenant=self.tenant,
@@ -106,7 +104,6 @@ class EmpresasFacade(FocusAPIView):
         data = EmpresaOutputSerializer(page, many=True).data
         return Response(data, headers={"X-Total-Count": str(total)})
 
-    @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         data = _validated(EmpresaInputSerializer(data=_company_body(request)))
         dry_run = _dry_run(request)
@@ -120,13 +117,11 @@ class EmpresasFacade(FocusAPIView):
 
 
 class EmpresaFacade(FocusAPIView):
-    @extend_schema(exclude=True)
     def get(self, request: Request, pk: str) -> Response:
         with _focus_refusal(request):
             empresa = services.empresa_sync_from_focus(empresa=_get(self, pk))
         return Response(EmpresaOutputSerializer(empresa).data)
 
-    @extend_schema(exclude=True)
     def put(self, request: Request, pk: str) -> Response:
         empresa = _get(self, pk)
         data = _validated(EmpresaInputSerializer(empresa, data=_company_body(request),
@@ -137,7 +132,6 @@ class EmpresaFacade(FocusAPIView):
                                               dry_run=_dry_run(request))
         return Response(EmpresaOutputSerializer(empresa).data)
 
-    @extend_schema(exclude=True)
     def delete(self, request: Request, pk: str) -> Response:
         empresa = services.empresa_set_active(empresa=_get(self, pk), active=False)
         return Response(EmpresaOutputSerializer(empresa).data)

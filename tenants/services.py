@@ -53,7 +53,10 @@ def tenant_create(*, name: str) -> Tenant:
     return Tenant.objects.create(name=name)
 
 
-def api_key_create(*, tenant: Tenant, environment: str, name: str = "") -> IssuedKey:
+def api_key_create(*, tenant: Tenant, environment: str, name: str = "",
+                   acting_environment: str | None = None) -> IssuedKey:
+    """Issue a key; ``acting_environment`` is the environment of the API key asking, None for
+    operators."""
     if environment not in Environment.values:
         raise ApiError(
             "environment must be 'homologacao' or 'producao'.",
@@ -61,6 +64,11 @@ def api_key_create(*, tenant: Tenant, environment: str, name: str = "") -> Issue
             fields={"environment": ["Must be 'homologacao' or 'producao'."]},
         )
     kind = "test" if environment == Environment.HOMOLOGACAO else "live"
+    # A test key must not be a way to mint live keys; and a key manages only the keys of its
+    # own environment (the ones it can list and revoke), so a live key creates live ones.
+    if acting_environment is not None and environment != acting_environment:
+        raise ApiError(f"Only a {kind} key can create {kind} keys.",
+                       code="permission_denied", status_code=403)
     public_id = _random(_PUBLIC_ID_LENGTH)
     raw = f"fg_{kind}_{public_id}{_random(_SECRET_LENGTH)}"
     api_key = ApiKey.objects.create(

@@ -12,7 +12,6 @@ by name.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -78,12 +77,10 @@ def _empresa(view: FocusAPIView, data: dict) -> Empresa | None:
 
 
 class HooksFacade(FocusAPIView):
-    @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
         hooks = selectors.hook_list(tenant=self.tenant, environment=self.environment)
         return Response([hook_representation(hook) for hook in hooks])
 
-    @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         data = _hook_input(request.data)
         event = data["event"].strip()
@@ -127,12 +124,10 @@ class HookFacade(FocusAPIView):
             raise _not_found()
         return hook
 
-    @extend_schema(exclude=True)
     def get(self, request: Request, hook_id: str) -> Response:
         hook = self._hook(hook_id)
         return Response(hook_representation(hook, selectors.hook_health(endpoint=hook)))
 
-    @extend_schema(exclude=True)
     def delete(self, request: Request, hook_id: str) -> Response:
         hook = self._hook(hook_id)
         endpoint_delete(endpoint=hook)
@@ -146,7 +141,6 @@ class NoteHookResendFacade(FocusAPIView):
     every endpoint the note's current consulta goes to.
     """
 
-    @extend_schema(exclude=True)
     def post(self, request: Request, doc_type: str, ref: str) -> Response:
         # Not a note Focus refused at its first validation: Focus holds no such note.
         note = note_at_focus(tenant=self.tenant, environment=self.environment,
