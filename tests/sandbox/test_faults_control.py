@@ -47,6 +47,12 @@ def test_injected_429(acme: httpx.Client, control: httpx.Client) -> None:
     assert r.headers["Rate-Limit-Remaining"] == "0" and r.headers["Rate-Limit-Reset"]
 
 
+def test_injected_429_may_name_its_own_reset(acme: httpx.Client, control: httpx.Client) -> None:
+    control.post("/faults", json={"mode": "429", "count": 1, "reset_seconds": 7})
+    r = acme.get("/v2/nfe/x")
+    assert r.status_code == 429 and r.headers["Rate-Limit-Reset"] == "7"
+
+
 def test_reset_closes_the_connection_without_an_answer(
     acme: httpx.Client, control: httpx.Client
 ) -> None:
