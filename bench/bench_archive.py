@@ -1,12 +1,12 @@
-"""Archive benchmark: files per second from a Focus file host into S3, and memory while
+"""Archive benchmark: files per second from Focus's file paths into S3, and memory while
 archiving large files (streamed through a spool, never held whole).
 
     .venv/bin/python bench/bench_archive.py [--small 300] [--large 3] [--large-mb 50]
 
 Everything runs on loopback and is started here: moto's S3 server (Object Lock bucket) and the
-test suite's Focus file host, each in its own process so that only the gateway's archiving is
-measured; a throwaway Postgres database on BENCH_PG (the schema has Postgres-only constraints),
-or BENCH_DATABASE_URL. Bounded well under two minutes.
+Focus sandbox hosting the files (generated bodies, streamed), each in its own process so that
+only the gateway's archiving is measured; a throwaway Postgres database on BENCH_PG (the schema
+has Postgres-only constraints), or BENCH_DATABASE_URL. Bounded well under two minutes.
 """
 
 from __future__ import annotations
@@ -42,22 +42,39 @@ sys.stdin.read()
 
 @contextmanager
 def process(args: list[str], env: dict[str, str]) -> Iterator[str]:
-    """A helper process that prints its URL on the first line and lives until stdin closes."""
+    """A helper process whose first line ends with its URL; it lives until stdin closes (moto)
+    or it is terminated (the sandbox)."""
     proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                             cwd=ROOT, text=True)
     try:
-        url = proc.stdout.readline().strip() if proc.stdout else ""
+        line = proc.stdout.readline().strip() if proc.stdout else ""
+        url = line.rsplit(" ", 1)[-1]
         if not url.startswith("http"):
             raise RuntimeError(f"{args} did not start")
         yield url
     finally:
         if proc.stdin:
             proc.stdin.close()
+        proc.terminate()
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def host_files(focus_url: str, args: argparse.Namespace) -> None:
+    """The bench's files on the sandbox: generated bodies, made as they are sent."""
+    import httpx
+
+    files = [(f"/arquivos_development/bench/small-{i}.xml", 8000, "application/xml")
+             for i in range(args.small)]
+    files += [(f"/arquivos_development/bench/large-{i}.pdf", int(args.large_mb * 1e6),
+               "application/pdf") for i in range(args.large)]
+    with httpx.Client(base_url=f"{focus_url}/__sandbox__", timeout=60) as control:
+        for path, size, content_type in files:
+            control.put(f"/files{path}", params={"generated_bytes": size},
+                        headers={"Content-Type": content_type}).raise_for_status()
 
 
 def rss_bytes() -> int:
@@ -121,11 +138,10 @@ def main() -> None:
         env["DATABASE_URL"] = f"{PG}/{throwaway}"
     env.pop("CELERY_BROKER_URL", None)
 
-    upstream_cmd = [sys.executable, "-m", "tests.support.file_host", "--small", str(args.small),
-                    "--small-size", "8000", "--large", str(args.large),
-                    "--large-size", str(int(args.large_mb * 1e6))]
+    sandbox_cmd = [sys.executable, "-m", "sandbox", "--port", "0", "--rate-limit", "0"]
     with process([sys.executable, "-c", MOTO], env) as s3_url, \
-            process(upstream_cmd, env) as focus_url:
+            process(sandbox_cmd, env) as focus_url:
+        host_files(focus_url, args)
         env.update(FG_STORAGE_BACKEND="s3", FG_S3_BUCKET=bucket, FG_S3_ENDPOINT_URL=s3_url,
                    FOCUS_URL_HOMOLOGACAO=focus_url, FOCUS_URL_PRODUCAO=focus_url)
         os.environ.clear()
@@ -218,7 +234,7 @@ def run(args: argparse.Namespace, s3_url: str, bucket: str) -> None:
     archived = Artifact.objects.filter(state=ArtifactState.ARCHIVED).count()
     assert archived == args.small + args.large, archived
 
-    print("archive benchmark (loopback: file host -> gateway -> moto S3 with Object Lock)")
+    print("archive benchmark (loopback: sandbox files -> gateway -> moto S3 with Object Lock)")
     print(f"  small files : {small_done} x 8 kB in {small_seconds:.2f}s = "
           f"{rate:.1f} artifacts/s ({1000 / rate:.1f} ms each, one worker)")
     print(f"  large files : {large_done} x {args.large_mb:.0f} MB in {large_seconds:.2f}s = "

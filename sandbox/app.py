@@ -1,4 +1,5 @@
-"""The sandbox without its HTTP skin: store, faults, rate limiter, hook dispatcher, processor."""
+"""The sandbox without its HTTP skin: store, faults, hosted files, rate limiter, hook dispatcher,
+processor."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from sandbox.faults import Faults
 from sandbox.hooks import HookDispatcher
+from sandbox.hosted_files import HostedFiles
 from sandbox.ratelimit import RateLimiter
 from sandbox.state import Config, Store
 from sandbox.wire import Principal
@@ -31,6 +33,7 @@ class App:
         elif companies:
             self.store.initial_companies.extend(companies)
         self.faults = Faults()
+        self.hosted_files = HostedFiles()
         self.limiter = RateLimiter(now=self.store.clock.now)
         self.hooks = HookDispatcher(self.store)
         self._stopped = threading.Event()
@@ -53,6 +56,7 @@ class App:
 
     def reset(self) -> None:
         self.faults.clear()
+        self.hosted_files.clear()
         self.limiter.clear()
         self.hooks.clear()
         self.store.reset()

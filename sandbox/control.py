@@ -2,7 +2,8 @@
 
 Everything a test needs to make Focus misbehave and to observe what the client did: delays,
 faults, SEFAZ outages, contingency, time, hook deliveries and the per-ref counters that prove
-there was no duplicate fiscal document.
+there was no duplicate fiscal document. Hosted files and the file-download log have their own
+module (control_files.py), routed from here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sandbox import emission, render
+from sandbox import control_files, emission, render
 from sandbox.chave import UF_CODES, only_id_chars
 from sandbox.clock import iso
 from sandbox.faults import parse_rule
@@ -349,6 +350,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
     ("GET", re.compile(r"^/__sandbox__/documents$"), documents),
     ("GET", re.compile(r"^/__sandbox__/emails$"), emails),
     ("POST", re.compile(r"^/__sandbox__/save$"), save),
+    *control_files.ROUTES,
 ]
 
 

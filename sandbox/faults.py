@@ -6,7 +6,8 @@ Rules are tried in the order they were added; the first that fires wins.
 
 Modes:
 - `5xx`: answer `status` (500 by default) with Focus's error shape.
-- `429`: answer 429 with `Rate-Limit-*` headers, as if the budget were spent.
+- `429`: answer 429 with `Rate-Limit-*` headers, as if the budget were spent; `Rate-Limit-Reset`
+  is `reset_seconds` (default: the rate limit's window).
 - `reset`: close the connection with a TCP RST and no answer.
 - `hang`: answer nothing for `hang_seconds` (past any sane client timeout), then close.
 - `accept_then_hang`: process and commit the request exactly like a normal one, then hang.
@@ -39,6 +40,7 @@ class FaultRule:
     hang_seconds: float | None = None
     status: int = 500
     commit: bool = False
+    reset_seconds: float | None = None
     fired: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -60,6 +62,7 @@ def parse_rule(data: dict[str, Any]) -> FaultRule:
         raise ValueError("fraction must be between 0 and 1")
     count = data.get("count")
     hang = data.get("hang_seconds")
+    reset = data.get("reset_seconds")
     return FaultRule(
         mode=mode,
         fraction=fraction,
@@ -69,6 +72,7 @@ def parse_rule(data: dict[str, Any]) -> FaultRule:
         hang_seconds=float(hang) if hang is not None else None,
         status=int(data.get("status", 503 if mode == "5xx" and data.get("commit") else 500)),
         commit=bool(data.get("commit", mode in _COMMIT_BY_DEFAULT)),
+        reset_seconds=float(reset) if reset is not None else None,
     )
 
 

@@ -123,6 +123,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(control.dispatch(app, req))
             return
         self._count_post(req)
+        if api.is_file_path(path):
+            app.hosted_files.record(req)  # before the fault: a faulted download counts too
         fault = app.faults.pick(self.command, path)
         if fault is not None and not fault.commit:
             self._apply_fault(fault, None)
@@ -150,15 +152,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response, body: bytes | None = None) -> None:
         payload = response.body if body is None else body
+        streamed = response.stream is not None and body is None
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Content-Length",
+                         str(response.stream_length if streamed else len(payload)))
         for name, value in response.headers.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if streamed:
+            assert response.stream is not None
+            for chunk in response.stream():
+                self.wfile.write(chunk)
+        else:
             self.wfile.write(payload)
 
     def _apply_fault(self, fault: FaultRule, response: Response | None) -> None:
@@ -175,6 +185,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         elif fault.mode == "429":
             limit = app.store.config.rate_limit or 100
+            reset = fault.reset_seconds
+            if reset is None:
+                reset = app.store.config.rate_limit_window
             self._send(
                 json_response(
                     429,
@@ -185,7 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
                     headers={
                         "Rate-Limit-Limit": str(limit),
                         "Rate-Limit-Remaining": "0",
-                        "Rate-Limit-Reset": str(int(app.store.config.rate_limit_window)),
+                        "Rate-Limit-Reset": str(int(reset)),
                     },
                 )
             )

@@ -7,6 +7,7 @@ Handlers never touch sockets: they take a `Request` and return a `Response` (or 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,10 @@ class Response:
     body: bytes
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    # A body sent chunk by chunk instead of `body` (a hosted file of many megabytes is never
+    # held whole); `stream_length` is its Content-Length.
+    stream: Callable[[], Iterator[bytes]] | None = None
+    stream_length: int = 0
 
 
 def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:

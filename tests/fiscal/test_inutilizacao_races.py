@@ -25,6 +25,7 @@ from fiscal.models import FocusHook, Inutilizacao
 from tenants.models import Empresa
 from tests.conftest import VALID_CNPJ, Actor
 from tests.fiscal.conftest import Upstream
+from tests.support.db_locks import backends_blocked_by_me
 from webhooks.models import Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,17 +48,6 @@ class Race:
 RACE = Race()
 
 
-def _backends_blocked_by_me() -> int:
-    with connection.cursor() as cursor:
-        # pg_stat_activity is a per-transaction snapshot: clear it to see the other side.
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
-        )
-        return int(cursor.fetchone()[0])
-
-
 def hold_until_the_other_side_waits(change: FiscalChange) -> None:
     """Runs first inside a settle transaction; only the holder's, once."""
     if change.type != ChangeType.INUTILIZACAO_REGISTERED:
@@ -69,7 +59,7 @@ def hold_until_the_other_side_waits(change: FiscalChange) -> None:
         RACE.let_in()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        if _backends_blocked_by_me():
+        if backends_blocked_by_me():
             RACE.other_side_was_blocked = True
             return
         time.sleep(0.02)

@@ -326,3 +326,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
             return value
         time.sleep(0.02)
     raise AssertionError("condition not met in time")
+
+
+def advance_past_retry(control: httpx.Client, *, attempts: int, seconds: float) -> None:
+    """Once ``attempts`` hook deliveries failed and the retry is queued, move the sandbox clock
+    ``seconds`` on: the retry is due at once instead of after a real wait of its schedule."""
+    def queued() -> bool:
+        state = control.get("/hook-deliveries").json()
+        return len(state["deliveries"]) >= attempts and state["pending"] >= 1
+
+    wait_until(queued)
+    control.post("/clock", json={"advance_seconds": seconds})

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sandbox.server import SandboxServer
-from tests.sandbox.helpers import ACME, counters, nfe_payload
+from tests.sandbox.helpers import ACME, counters, nfe_payload, wait_until
 
 
 def test_5xx_before_processing_creates_nothing(acme: httpx.Client, control: httpx.Client) -> None:
@@ -47,6 +47,12 @@ def test_injected_429(acme: httpx.Client, control: httpx.Client) -> None:
     assert r.headers["Rate-Limit-Remaining"] == "0" and r.headers["Rate-Limit-Reset"]
 
 
+def test_injected_429_may_name_its_own_reset(acme: httpx.Client, control: httpx.Client) -> None:
+    control.post("/faults", json={"mode": "429", "count": 1, "reset_seconds": 7})
+    r = acme.get("/v2/nfe/x")
+    assert r.status_code == 429 and r.headers["Rate-Limit-Reset"] == "7"
+
+
 def test_reset_closes_the_connection_without_an_answer(
     acme: httpx.Client, control: httpx.Client
 ) -> None:
@@ -76,7 +82,9 @@ def test_hang_blocks_past_the_client_timeout_without_blocking_others(
     outcome: dict[str, object] = {}
 
     def hanging() -> None:
-        with httpx.Client(base_url=sandbox.url, auth=("acme-hom", ""), timeout=1) as c:
+        # The client's timeout is part of what is shown, so it is waited out: 0.5 s, well under
+        # the 3 s hang and well over a loopback answer.
+        with httpx.Client(base_url=sandbox.url, auth=("acme-hom", ""), timeout=0.5) as c:
             try:
                 c.post("/v2/nfe", params={"ref": "h"}, json=nfe_payload())
             except httpx.TimeoutException as exc:
@@ -84,7 +92,8 @@ def test_hang_blocks_past_the_client_timeout_without_blocking_others(
 
     thread = threading.Thread(target=hanging)
     thread.start()
-    time.sleep(0.2)
+    # The hanging request is being held (its rule fired) before the other one is sent.
+    wait_until(lambda: control.get("/faults").json()["faults"][0]["fired"] == 1)
     started = time.monotonic()
     assert acme.get("/v2/nfe/other").status_code == 404  # not blocked by the hanging request
     assert time.monotonic() - started < 0.5

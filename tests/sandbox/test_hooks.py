@@ -10,6 +10,7 @@ from tests.sandbox.helpers import (
     ACCOUNT,
     ACME,
     Receiver,
+    advance_past_retry,
     nfe_payload,
     nfse_payload,
     nfsen_payload,
@@ -118,7 +119,8 @@ def test_retries_on_the_scaled_schedule(
     receiver.fail = 2
     acme.post("/v2/hooks", json={"event": "nfe", "url": receiver.url})
     acme.post("/v2/nfe", params={"ref": "r"}, json=nfe_payload())
-    # scale 0.001: 1 min -> 0.06 s, 30 min -> 1.8 s
+    # scale 0.001: 1 min -> 0.06 s, 30 min -> 1.8 s (of the sandbox's clock, moved on for it)
+    advance_past_retry(control, attempts=2, seconds=1.8)
     calls = receiver.wait_for(3, timeout=10)
     assert len(calls) == 3
     attempts = wait_until(
@@ -133,7 +135,8 @@ def test_retries_on_the_scaled_schedule(
 
 
 def test_gives_up_after_the_schedule(acme: httpx.Client, control: httpx.Client) -> None:
-    control.post("/config", json={"hook_schedule_scale": 0.00001, "hook_timeout": 0.5})
+    # 1e-7: the schedule's 29.5 hours pass in about 10 ms; the closed port refuses at once.
+    control.post("/config", json={"hook_schedule_scale": 1e-7, "hook_timeout": 0.5})
     acme.post("/v2/hooks", json={"event": "nfe", "url": "http://127.0.0.1:9/closed"})
     acme.post("/v2/nfe", params={"ref": "g"}, json=nfe_payload())
     deliveries = wait_until(
@@ -183,12 +186,16 @@ def test_account_hook_sees_every_company(
 
 
 def test_company_hook_is_scoped_to_its_token(
-    focus: Callable[..., httpx.Client], receiver: Receiver
+    focus: Callable[..., httpx.Client], control: httpx.Client, receiver: Receiver
 ) -> None:
+    # Held, a delivery is queued and never sent: "none queued" is known at once, where "none
+    # arrived" would be a wait.
+    control.post("/hooks/pause", json={"mode": "hold"})
     focus("acme-prod").post("/v2/hooks", json={"event": "nfe", "url": receiver.url})
     focus("acme-hom").post("/v2/nfe", params={"ref": "a"}, json=nfe_payload())
-    focus("acme-hom").get("/v2/nfe/a")
-    assert receiver.wait_for(1, timeout=0.5) == []
+    focus("acme-hom").get("/v2/nfe/a")  # settled: its hooks are queued by now
+    assert control.get("/hook-deliveries").json() == {"deliveries": [], "pending": 0}
+    assert receiver.calls == []
 
 
 def test_nfse_and_nfsen_events(acme: httpx.Client, receiver: Receiver) -> None:
@@ -227,6 +234,7 @@ def test_hook_metrics_count_the_attempts_of_the_last_two_days(
     assert (fresh["request_count"], fresh["error_count"], fresh["success_count"]) == (0, 0, 0)
     assert fresh["count_since"].endswith("-03:00")  # Brasília time, as Focus writes it
     acme.post("/v2/nfe", params={"ref": "m"}, json=nfe_payload())
+    advance_past_retry(control, attempts=2, seconds=1.8)  # the third attempt, 30 min (scaled) on
     wait_until(lambda: [d for d in control.get("/hook-deliveries").json()["deliveries"]
                         if d["delivered"]])
     counted = acme.get(f"/v2/hooks/{hook['id']}").json()

@@ -16,12 +16,13 @@ from django.utils import timezone
 from fiscal.changes import FiscalChange, publish
 from fiscal.focus.client import reset_clients
 from fiscal.models import Note
+from sandbox.server import SandboxServer
 from storage import scheduling
 from storage.archiving import archive_run_due
 from storage.backends import ArchiveBackend, get_backend
 from storage.models import Artifact
 from tenants.models import Empresa, Tenant
-from tests.support.file_host import Upstream
+from tests.support.sandbox import SandboxFiles, reset_sandbox
 
 AUTHORIZED_AT = datetime(2026, 3, 10, 15, 30, tzinfo=timezone.get_fixed_timezone(-180))
 CHAVE = "35260311222333000181550010000000011000000013"
@@ -108,23 +109,22 @@ def _only_the_archive_listens(settings) -> None:
     settings.FG_CHANGE_SUBSCRIBERS = ["storage.scheduling.on_fiscal_change"]
 
 
-@pytest.fixture(scope="session")
-def _file_host() -> Iterator[Upstream]:
-    server = Upstream(hang_seconds=3.0).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def upstream(settings, _file_host: Upstream) -> Iterator[Upstream]:
-    server = _file_host
-    server.reset()
-    settings.FOCUS_URL_HOMOLOGACAO = server.url
-    settings.FOCUS_URL_PRODUCAO = server.url
-    settings.FG_ARCHIVE_DOWNLOAD_TIMEOUT = 1.0
+def upstream(settings, gateway_sandbox: SandboxServer) -> Iterator[SandboxFiles]:
+    """Focus's file host: the session's sandbox (tests/conftest.py), reset, with no file."""
+    reset_sandbox(gateway_sandbox)
+    settings.FOCUS_URL_HOMOLOGACAO = gateway_sandbox.url
+    settings.FOCUS_URL_PRODUCAO = gateway_sandbox.url
+    # Far above a loopback download on a loaded machine: only the timeout test waits for it,
+    # and it sets its own.
+    settings.FG_ARCHIVE_DOWNLOAD_TIMEOUT = 10.0
     reset_clients()
-    yield server
-    reset_clients()
+    files = SandboxFiles(gateway_sandbox)
+    try:
+        yield files
+    finally:
+        files.close()
+        reset_clients()
 
 
 _refs = itertools.count(1)
@@ -139,9 +139,9 @@ def nfe_paths(cnpj: str, chave: str) -> dict[str, str]:
 
 @pytest.fixture
 def make_note(make_empresa) -> Callable[..., Note]:
-    def build(tenant: Tenant, *, empresa: Empresa | None = None, upstream: Upstream | None = None,
-              status: str = "autorizado", chave: str = CHAVE, extra: dict | None = None,
-              **fields: Any) -> Note:
+    def build(tenant: Tenant, *, empresa: Empresa | None = None,
+              upstream: SandboxFiles | None = None, status: str = "autorizado",
+              chave: str = CHAVE, extra: dict | None = None, **fields: Any) -> Note:
         empresa = empresa or Empresa.objects.filter(tenant=tenant).first() or make_empresa(tenant)
         body: dict[str, Any] = {"status": status, "chave_nfe": f"NFe{chave}"}
         if status != "processando_autorizacao":
@@ -161,8 +161,8 @@ def make_note(make_empresa) -> Callable[..., Note]:
     return build
 
 
-def serve_note_files(upstream: Upstream, note: Note) -> dict[str, str]:
-    """Put every file the note names on the fake Focus host; {path: sha256}."""
+def serve_note_files(upstream: SandboxFiles, note: Note) -> dict[str, str]:
+    """Host every file the note names on the sandbox; {path: sha256}."""
     from storage import layout
 
     hashes = {}

@@ -18,11 +18,11 @@ from storage.models import Artifact, ArtifactState
 from storage.scheduling import artifact_claim
 from tests.conftest import Actor
 from tests.storage.conftest import archive_all, artifact_for, publish_change, serve_note_files
-from tests.support.file_host import Upstream
+from tests.support.sandbox import SandboxFiles
 
 
 def test_every_file_is_archived_under_its_key_with_its_hash(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)
     hashes = serve_note_files(upstream, note)
@@ -39,8 +39,8 @@ def test_every_file_is_archived_under_its_key_with_its_hash(
         assert stored.retain_until >= artifact.retain_until - timedelta(seconds=1)
         assert archive.name != "s3" or artifact.version_id
     # Downloaded with the company's Focus token for the note's environment.
-    auth = {authorization for _, authorization in upstream.requests}
-    assert len(auth) == 1 and auth.pop().startswith("Basic ")
+    auth = {(r["auth_scheme"], r["token_sha256"]) for r in upstream.requests()}
+    assert auth == {("Basic", hashlib.sha256(note.empresa.token_homologacao.encode()).hexdigest())}
     events = NoteEvent.objects.filter(note=note, kind=NoteEvent.Kind.ARCHIVED)
     assert events.count() == 2
     assert archive_all() == {"archived": 0, "retry": 0, "skipped": 0}
@@ -48,7 +48,7 @@ def test_every_file_is_archived_under_its_key_with_its_hash(
 
 
 def test_an_upstream_5xx_is_retried_with_backoff_and_the_note_is_unaffected(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)
     publish_change(note)
@@ -81,8 +81,12 @@ def test_an_upstream_5xx_is_retried_with_backoff_and_the_note_is_unaffected(
 
 
 def test_a_download_that_times_out_is_retried(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend, settings
 ) -> None:
+    # The client's own timeout is what is tested, so it is waited out: 0.3 s, the shortest that
+    # still tells a hang from a loopback download on a loaded machine (the other file and the
+    # retry download under the same timeout). The sandbox holds the hung request far longer.
+    settings.FG_ARCHIVE_DOWNLOAD_TIMEOUT = 0.3
     note = make_note(actor.tenant, upstream=upstream)
     publish_change(note)
     upstream.fail(note.upstream["caminho_danfe"], "hang")
@@ -100,7 +104,7 @@ def test_a_download_that_times_out_is_retried(
 
 
 def test_a_rate_limited_download_waits_for_focus_to_allow_it(
-    actor: Actor, make_note, make_empresa, upstream: Upstream, settings, tmp_path
+    actor: Actor, make_note, make_empresa, upstream: SandboxFiles, settings, tmp_path
 ) -> None:
     settings.FG_STORAGE_BACKEND, settings.FG_ARCHIVE_DIR = "filesystem", tmp_path
     # A token of its own: the 429 is shared (through the cache) with every user of the token.
@@ -119,14 +123,14 @@ def test_a_rate_limited_download_waits_for_focus_to_allow_it(
 
 
 def test_a_file_already_in_the_archive_is_not_written_twice(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     # A worker wrote the object and died before recording it: the next attempt finds it.
     note = make_note(actor.tenant, upstream=upstream)
     hashes = serve_note_files(upstream, note)
     publish_change(note)
     artifact = artifact_for(note)
-    body = upstream.files[artifact.source_path][1]
+    body = upstream.body(artifact.source_path)
     archive.put(key=artifact.key, source=io.BytesIO(body), sha256=hashes[artifact.source_path],
                 size=len(body), content_type="application/xml",
                 retain_until=artifact.retain_until)
@@ -138,7 +142,7 @@ def test_a_file_already_in_the_archive_is_not_written_twice(
 
 
 def test_a_file_changed_upstream_keeps_the_first_archived_version(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)
     publish_change(note)
@@ -156,7 +160,7 @@ def test_a_file_changed_upstream_keeps_the_first_archived_version(
 
 
 def test_large_files_are_streamed_through_a_spool(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend, settings
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend, settings
 ) -> None:
     settings.FG_ARCHIVE_SPOOL_BYTES = 64 * 1024
     note = make_note(actor.tenant, upstream=upstream)
@@ -170,7 +174,7 @@ def test_large_files_are_streamed_through_a_spool(
 
 
 def test_files_larger_than_the_limit_are_refused(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend, settings
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend, settings
 ) -> None:
     settings.FG_ARCHIVE_MAX_BYTES = 1000
     note = make_note(actor.tenant, upstream=upstream)
@@ -182,7 +186,7 @@ def test_files_larger_than_the_limit_are_refused(
 
 
 def test_the_task_claims_and_archives_one_row(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)
     publish_change(note)

@@ -22,8 +22,8 @@ from tests.storage.conftest import (
     publish_change,
     serve_note_files,
 )
-from tests.support.file_host import Upstream
 from tests.support.file_links import link_target
+from tests.support.sandbox import SandboxFiles
 
 
 def _body(response) -> bytes:
@@ -38,7 +38,7 @@ def _body(response) -> bytes:
 
 
 def test_the_facade_paths_serve_the_archived_bytes(
-    actor: Actor, other: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, other: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)
     serve_note_files(upstream, note)
@@ -52,7 +52,7 @@ def test_the_facade_paths_serve_the_archived_bytes(
         assert link_target(path)[0] == note.pk
         response = actor.client.get(path)
         assert response.status_code == (302 if archive.name == "s3" else 200)
-        expected = upstream.files[note.upstream[field]][1]
+        expected = upstream.body(note.upstream[field])
         assert _body(response) == expected
         # Another tenant's key on the keyed path: Focus's 404, nothing revealed.
         denied = other.client.get(f"/v2/arquivos/{note.pk}/{field.removeprefix('caminho_')}")
@@ -62,7 +62,7 @@ def test_the_facade_paths_serve_the_archived_bytes(
 
 
 def test_s3_downloads_redirect_to_a_short_lived_presigned_url(
-    actor: Actor, make_note, upstream: Upstream, s3_bucket: str, settings
+    actor: Actor, make_note, upstream: SandboxFiles, s3_bucket: str, settings
 ) -> None:
     settings.FG_ARCHIVE_URL_EXPIRES = 45
     note = make_note(actor.tenant, upstream=upstream)
@@ -77,7 +77,7 @@ def test_s3_downloads_redirect_to_a_short_lived_presigned_url(
 
 
 def test_unknown_files_and_notes_are_not_found(
-    actor: Actor, other: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, other: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)
     for path in (f"/v2/arquivos/{note.pk}/xml_cancelamento",  # not cancelled: no such file
@@ -95,7 +95,7 @@ def test_unknown_files_and_notes_are_not_found(
 
 
 def test_a_file_not_archived_yet_is_fetched_archived_and_served(
-    actor: Actor, other: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, other: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)
     publish_change(note)
@@ -103,7 +103,7 @@ def test_a_file_not_archived_yet_is_fetched_archived_and_served(
     assert upstream.count() == 0
 
     response = actor.client.get(f"/v2/arquivos/{note.pk}/danfe")
-    assert _body(response) == upstream.files[note.upstream["caminho_danfe"]][1]
+    assert _body(response) == upstream.body(note.upstream["caminho_danfe"])
     danfe = artifact_for(note, "danfe")
     assert danfe.state == ArtifactState.ARCHIVED
     assert upstream.count() == 1
@@ -113,7 +113,7 @@ def test_a_file_not_archived_yet_is_fetched_archived_and_served(
 
 
 def test_a_note_settled_before_the_archive_knew_it_is_archived_on_first_read(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)  # never published
     response = actor.client.get(f"/v2/arquivos/{note.pk}/xml_nota_fiscal")
@@ -123,7 +123,7 @@ def test_a_note_settled_before_the_archive_knew_it_is_archived_on_first_read(
 
 
 def test_focus_down_while_not_archived_answers_503_and_keeps_the_work(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)
     publish_change(note)
@@ -132,12 +132,12 @@ def test_focus_down_while_not_archived_answers_503_and_keeps_the_work(
     assert response.status_code == 503
     assert response.json()["codigo"] == "arquivo_indisponivel"
     assert artifact_for(note, "danfe").state == ArtifactState.PENDING
-    upstream.files.pop(note.upstream["caminho_danfe"])
+    upstream.remove(note.upstream["caminho_danfe"])
     assert actor.client.get(f"/v2/arquivos/{note.pk}/danfe").status_code == 404
 
 
 def test_files_of_an_earlier_attempt_are_served(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     previous = f"/arquivos_development/11222333000181/202603/XMLs/{PREVIOUS_CHAVE}-nfe.xml"
     note = make_note(actor.tenant, upstream=upstream, extra={
@@ -149,21 +149,21 @@ def test_files_of_an_earlier_attempt_are_served(
     archive_all()
     path = note_consulta(note)["tentativa_anterior"]["caminho_xml_nota_fiscal"]
     assert link_target(path) == (note.pk, "xml_nota_fiscal", 0)
-    assert _body(actor.client.get(path)) == upstream.files[previous][1]
+    assert _body(actor.client.get(path)) == upstream.body(previous)
 
 
 def test_a_note_still_changing_at_focus_is_passed_through_unarchived(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream, contingencia_offline=True,
                      contingencia_offline_efetivada=False)
     response = actor.client.get(f"/v2/arquivos/{note.pk}/xml_nota_fiscal")
-    assert _body(response) == upstream.files[note.upstream["caminho_xml_nota_fiscal"]][1]
+    assert _body(response) == upstream.body(note.upstream["caminho_xml_nota_fiscal"])
     assert not Artifact.objects.exists()
 
 
 def test_native_api_lists_and_downloads_a_notes_files(
-    actor: Actor, other: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, other: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)
     publish_change(note)
@@ -177,7 +177,7 @@ def test_native_api_lists_and_downloads_a_notes_files(
     assert xml["key"].endswith(f"/{CHAVE}/nfe.xml")
 
     response = actor.client.get(xml["download_url"])
-    assert _body(response) == upstream.files[note.upstream["caminho_xml_nota_fiscal"]][1]
+    assert _body(response) == upstream.body(note.upstream["caminho_xml_nota_fiscal"])
 
     assert other.client.get(f"/api/v1/notes/{note.pk}/artifacts").status_code == 404
     denied = other.client.get(xml["download_url"])
@@ -191,7 +191,7 @@ def _zip(response) -> zipfile.ZipFile:
 
 
 def test_a_companys_month_is_exported_as_a_streamed_zip(
-    actor: Actor, other: Actor, make_note, make_empresa, upstream: Upstream,
+    actor: Actor, other: Actor, make_note, make_empresa, upstream: SandboxFiles,
     archive: ArchiveBackend
 ) -> None:
     note = make_note(actor.tenant, upstream=upstream)
@@ -219,8 +219,8 @@ def test_a_companys_month_is_exported_as_a_streamed_zip(
     assert f"nfe/2026/03/{CHAVE}/nfe.xml" in names
     assert f"nfe/2026/03/{CHAVE}/danfe.pdf" in names
     assert len([n for n in names if n.endswith(".xml") or n.endswith(".pdf")]) == 4
-    assert archive_zip.read(f"nfe/2026/03/{CHAVE}/nfe.xml") == upstream.files[
-        note.upstream["caminho_xml_nota_fiscal"]][1]
+    assert archive_zip.read(f"nfe/2026/03/{CHAVE}/nfe.xml") == upstream.body(
+        note.upstream["caminho_xml_nota_fiscal"])
     manifest = list(csv.DictReader(io.StringIO(archive_zip.read("manifest.csv").decode())))
     assert len(manifest) == 6
     assert sorted(row["situacao"] for row in manifest) == ["arquivado"] * 4 + ["pendente"] * 2

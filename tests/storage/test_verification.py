@@ -25,7 +25,7 @@ from tests.storage.conftest import (
     publish_change,
     s3_client,
 )
-from tests.support.file_host import Upstream
+from tests.support.sandbox import SandboxFiles
 
 
 def _moto_bucket(name: str):
@@ -56,7 +56,7 @@ def remove(archive: ArchiveBackend, artifact: Artifact) -> None:
 
 
 @pytest.fixture
-def archived_note(actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend):
+def archived_note(actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend):
     note = make_note(actor.tenant, upstream=upstream)
     publish_change(note)
     archive_all()
@@ -111,7 +111,7 @@ def test_the_sample_rotates_through_the_least_recently_verified(
 
 
 def test_backfill_archives_existing_notes_with_a_progress_bar(
-    actor: Actor, other: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, other: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     notes = [make_note(actor.tenant, upstream=upstream, chave=f"3526{i:040d}") for i in range(3)]
     foreign = make_note(other.tenant, upstream=upstream, chave="3526" + "9" * 40)
@@ -128,7 +128,7 @@ def test_backfill_archives_existing_notes_with_a_progress_bar(
 
 
 def test_services_mode_refuses_a_bucket_without_object_lock(
-    moto_endpoint: str, settings, actor: Actor, make_note, upstream: Upstream
+    moto_endpoint: str, settings, actor: Actor, make_note, upstream: SandboxFiles
 ) -> None:
     s3_client(moto_endpoint).create_bucket(Bucket="fg-unlocked-bucket")
     settings.FG_STORAGE_BACKEND, settings.FG_S3_BUCKET = "s3", "fg-unlocked-bucket"

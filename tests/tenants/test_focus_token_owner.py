@@ -14,6 +14,7 @@ from core.errors import Conflict
 from tenants.models import Empresa
 from tenants.services import empresa_create
 from tests.conftest import OTHER_CNPJ, VALID_CNPJ, Actor, live_client
+from tests.support.db_locks import wait_until_another_backend_waits_on_me
 
 TOKEN = "victims-focus-token-0001"
 LIVE_TOKEN = "victims-focus-token-live"
@@ -121,8 +122,8 @@ def test_two_tenants_registering_one_token_at_once_cannot_both_succeed(
             with transaction.atomic():
                 empresa_create(tenant=actor.tenant, data=empresa_payload(token_homologacao=TOKEN))
                 first_written.set()
-                # Hold the transaction open while the other tenant tries.
-                threading.Event().wait(0.5)
+                # Hold the transaction open until the other tenant's write waits for it.
+                results["collided"] = wait_until_another_backend_waits_on_me(timeout=5)
             results["first"] = "ok"
         finally:
             first_written.set()
@@ -143,7 +144,7 @@ def test_two_tenants_registering_one_token_at_once_cannot_both_succeed(
         thread.start()
     for thread in threads:
         thread.join(10)
-    assert results == {"first": "ok", "second": "focus_token_in_use"}
+    assert results == {"collided": True, "first": "ok", "second": "focus_token_in_use"}
     assert list(Empresa.objects.filter(token_homologacao_fingerprint=Empresa.objects.get(
         tenant=actor.tenant).token_homologacao_fingerprint).values_list("tenant", flat=True)) == [
         actor.tenant.pk]
