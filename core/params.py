@@ -1,4 +1,5 @@
-"""Query parameters read one way for every endpoint: integers, and the credential one.
+"""Query parameters read one way for every endpoint: a filter serializer, integers, and the
+credential one.
 
 A number from the query string reaches SQL (OFFSET, LIMIT, a bigint column): past what
 Postgres holds it fails there as a 500. So each one is an integer within a stated range or
@@ -9,11 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.serializers import Serializer
 from rest_framework.utils.urls import remove_query_param
 
 _INTEGER = re.compile(r"^[+-]?\d{1,19}$")  # a bigint has at most 19 digits
+
+
+def query_params(request: Request, serializer_class: type[Serializer]) -> dict[str, Any]:
+    """The query string validated by ``serializer_class``; a 400 in the API's shape if not."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def query_int(params: Mapping[str, str], name: str, *, default: int, minimum: int = 0,

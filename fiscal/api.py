@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from core.api import TenantAPIView
 from core.pagination import paginated
+from core.params import query_params
 from fiscal import inutilizacoes, selectors, services
 from fiscal.serializers import (
     FiscalEventFilterSerializer,
@@ -25,10 +26,9 @@ class NoteListApi(TenantAPIView):
     @extend_schema(operation_id="notes_list", parameters=[NoteFilterSerializer],
                    responses=NoteListSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filters = NoteFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = query_params(request, NoteFilterSerializer)
         qs = selectors.note_list(tenant=self.tenant, environment=self.environment,
-                                 **filters.validated_data)
+                                 **filters)
         return paginated(self, qs, NoteListSerializer)
 
 
@@ -58,10 +58,9 @@ class FiscalEventListApi(TenantAPIView):
     @extend_schema(operation_id="fiscal_events_list", parameters=[FiscalEventFilterSerializer],
                    responses=FiscalEventSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filters = FiscalEventFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = query_params(request, FiscalEventFilterSerializer)
         qs = selectors.fiscal_event_list(tenant=self.tenant, environment=self.environment,
-                                         **filters.validated_data)
+                                         **filters)
         return paginated(self, qs, FiscalEventSerializer)
 
 
@@ -69,10 +68,9 @@ class InutilizacaoListApi(TenantAPIView):
     @extend_schema(operation_id="inutilizacoes_list", parameters=[InutilizacaoFilterSerializer],
                    responses=InutilizacaoSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filters = InutilizacaoFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = query_params(request, InutilizacaoFilterSerializer)
         qs = inutilizacoes.inutilizacao_list(
-            tenant=self.tenant, environment=self.environment, **filters.validated_data
+            tenant=self.tenant, environment=self.environment, **filters
         )
         return paginated(self, qs, InutilizacaoSerializer)
 

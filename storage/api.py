@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from core.api import TenantAPIView
 from core.errors import ApiError
 from core.pagination import paginated
+from core.params import query_params
 from fiscal.selectors import note_get
 from storage import selectors
 from storage.exports import empresa_month_zip
@@ -64,9 +65,7 @@ class EmpresaArchiveZipApi(TenantAPIView):
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         empresa = empresa_get(tenant=self.tenant, pk=pk)
-        serializer = ArchiveMonthInputSerializer(data=request.query_params)
-        serializer.is_valid(raise_exception=True)
-        period = serializer.validated_data["month"]
+        period = query_params(request, ArchiveMonthInputSerializer)["month"]
         artifacts = list(selectors.artifacts_for_month(
             tenant=self.tenant, environment=self.environment, empresa=empresa, period=period
         ))

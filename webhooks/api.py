@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from core.api import TenantAPIView
 from core.pagination import paginated
+from core.params import query_params
 from fiscal.selectors import note_get
 from tenants import selectors as tenant_selectors
 from webhooks import selectors
@@ -169,9 +170,7 @@ class DeliveryListApi(TenantAPIView):
         responses=DeliveryOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        query = DeliveryListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        filters = query.validated_data
+        filters = query_params(request, DeliveryListQuerySerializer)
         qs = selectors.delivery_list(
             tenant=self.tenant, environment=self.environment, endpoint_id=filters.get("endpoint"),
             state=filters.get("state"), event_id=filters.get("event"), note_id=filters.get("note"),
@@ -215,13 +214,12 @@ class EventFeedApi(TenantAPIView):
         responses=EventFeedSerializer,
     )
     def get(self, request: Request) -> Response:
-        query = EventFeedQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        after, limit = query.validated_data["after"], query.validated_data["limit"]
+        query = query_params(request, EventFeedQuerySerializer)
+        after, limit = query["after"], query["limit"]
         # Keyset on the sequence: ascending, one query however far behind the reader is.
         rows = list(selectors.event_feed(
             tenant=self.tenant, environment=self.environment, after=after,
-            types=query.validated_data.get("type"),
+            types=query.get("type"),
         )[: limit + 1])
         has_more = len(rows) > limit
         rows = rows[:limit]
