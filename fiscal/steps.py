@@ -40,6 +40,7 @@ from fiscal.render import note_consulta
 from fiscal.services import (
     UPSTREAM_FIELDS,
     apply_upstream,
+    claim_with_event,
     new_claim_token,
     note_event,
     now,
@@ -156,14 +157,17 @@ def _lock(note: Note) -> Note:
 def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
     def write_ahead() -> bool:
         # From here on, until Focus answers, the note is in doubt and the next step anyone
-        # takes is a read. Committed just before the request leaves.
-        if not claim(Note, note.pk, where={"claim_token": token},
-                     in_doubt=True, next_action=NextAction.SYNC,
-                     submit_attempts=note.submit_attempts + 1, submitted_at=now()):
+        # takes is a read. Committed just before the request leaves, with its "submitted"
+        # row (one statement on Postgres: claim_with_event).
+        attempt = note.submit_attempts + 1
+        submitted = NoteEvent(note=note, kind=NoteEvent.Kind.SUBMITTED,
+                              message="sent to Focus",
+                              data={"attempt": attempt, "upstream_ref": note.upstream_ref})
+        if not claim_with_event(note, where={"claim_token": token}, event=submitted,
+                                in_doubt=True, next_action=NextAction.SYNC,
+                                submit_attempts=attempt, submitted_at=now()):
             return False
-        note.submit_attempts += 1
-        note_event(note, NoteEvent.Kind.SUBMITTED, "sent to Focus",
-                   attempt=note.submit_attempts, upstream_ref=note.upstream_ref)
+        note.submit_attempts = attempt
         return True
 
     try:
