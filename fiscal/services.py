@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,21 +78,69 @@ def timeline_batch() -> Iterator[None]:
 
     Use it inside the transaction that writes them (``with transaction.atomic(),
     timeline_batch():``): the rows then commit or roll back with it, as one by one. Nested
-    batches join the outer one. Nothing may read the timeline back before the block ends.
+    batches join the outer one. Nothing may read the timeline back before the block ends, nor
+    a note saved with ``timeline_save`` (its UPDATE goes out with the rows).
     """
     if getattr(_timeline, "rows", None) is not None:
         yield
         return
-    _timeline.rows = []
+    _timeline.rows, _timeline.saves = [], []
     try:
         yield
-        rows = _timeline.rows
+        rows, saves = _timeline.rows, _timeline.saves
     finally:
-        _timeline.rows = None
-    if rows:
-        NoteEvent.objects.bulk_create(rows)
-        for row in rows:
-            _announce(row)
+        _timeline.rows = _timeline.saves = None
+    if rows and len(saves) == 1 and connection.vendor == "postgresql":
+        _save_with_rows(*saves[0], rows)
+    else:
+        for note, fields in saves:
+            note.save(update_fields=fields)
+        if rows:
+            NoteEvent.objects.bulk_create(rows)
+    for row in rows:
+        _announce(row)
+
+
+def timeline_save(note: Note, *, update_fields: Sequence[str]) -> None:
+    """``note.save(update_fields=...)``; inside a ``timeline_batch``, at its end, with its rows
+    (one statement on Postgres: a step's answer and a hook wrote the note, then its rows)."""
+    saves = getattr(_timeline, "saves", None)
+    if saves is None:
+        note.save(update_fields=update_fields)
+    else:
+        saves.append((note, tuple(update_fields)))
+
+
+def _save_with_rows(note: Note, update_fields: Sequence[str], rows: list[NoteEvent]) -> None:
+    """The note's UPDATE of ``update_fields`` and the INSERT of ``rows``, one statement.
+
+    A data-modifying WITH runs to completion whether or not the INSERT reads it."""
+    values = {}
+    for name in update_fields:
+        field = Note._meta.get_field(name)
+        values[name] = field.pre_save(note, add=False)  # auto_now (updated_at) as save() does
+    update_sql, update_params = _update_sql(Note.objects.filter(pk=note.pk), values)
+    fields = [NoteEvent._meta.get_field(name)
+              for name in ("note", "kind", "message", "data", "created_at")]
+    params: list[Any] = []
+    for row in rows:
+        params += [field.get_db_prep_save(field.pre_save(row, add=True), connection)
+                   for field in fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Table and column names are the models'; every value is a parameter.
+    statement = (
+        f"WITH saved AS ({update_sql}) INSERT INTO "  # noqa: S608
+        f"{quote(NoteEvent._meta.db_table)} ({columns}) VALUES "
+        + ", ".join([one] * len(rows)) + f" RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*update_params, *params])
+        ids = [row_id for (row_id,) in cursor.fetchall()]
+    for row, row_id in zip(rows, ids, strict=True):
+        row.pk = row_id
+        row._state.adding, row._state.db = False, connection.alias
 
 
 def timeline_add(event: NoteEvent) -> NoteEvent:

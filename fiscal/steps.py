@@ -47,6 +47,7 @@ from fiscal.services import (
     redacted_body,
     still_pending,
     timeline_batch,
+    timeline_save,
 )
 
 # What a step's answer writes besides apply_upstream's columns (one UPDATE, not the whole row).
@@ -149,8 +150,10 @@ def _lock(note: Note) -> Note:
     """The note again, locked for the answer's transaction. Its company and tenant come in
     the same query (the subscribers and the first poll's delay need them) but are not
     locked: only the note's row is (``of=("self",)``), so notes of one tenant never queue
-    behind each other."""
+    behind each other. The company's tokens are not read after the answer: not loaded (nor
+    decrypted) again."""
     return (Note.objects.select_for_update(of=("self",)).select_related("empresa", "tenant")
+            .defer("empresa__token_homologacao", "empresa__token_producao")
             .get(pk=note.pk))
 
 
@@ -207,7 +210,7 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
                 locked.next_action = NextAction.SYNC
                 locked.next_action_at = now() + timedelta(seconds=_first_sync_delay(locked))
                 locked.priority = 0
-        locked.save(update_fields=_STEP_FIELDS)
+        timeline_save(locked, update_fields=_STEP_FIELDS)
     return StepResult(note=locked, upstream_status=response.status_code, upstream_body=body)
 
 
@@ -302,7 +305,7 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
                 locked.next_action = NextAction.NONE
                 locked.next_action_at = None
                 locked.priority = 0
-        locked.save(update_fields=_STEP_FIELDS)
+        timeline_save(locked, update_fields=_STEP_FIELDS)
     return StepResult(note=locked)
 
 
