@@ -203,7 +203,7 @@ def test_the_task_claims_and_archives_one_row(
 
 
 def test_the_fast_path_task_archives_each_of_its_rows(
-    actor: Actor, make_note, upstream: Upstream, archive: ArchiveBackend
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
 ) -> None:
     """The on-commit message of a note's files names them all; each is claimed in turn."""
     note = make_note(actor.tenant, upstream=upstream)
