@@ -40,6 +40,7 @@ from fiscal.services import (
     now,
     still_pending,
     timeline_batch,
+    timeline_save,
 )
 from tenants.models import Empresa, Environment
 
@@ -138,11 +139,12 @@ def _ensure(client: FocusClient, empresa: Empresa, environment: str, event: str,
 
 
 def hook_authenticate(*, hook_id: int, presented: str | None) -> FocusHook | None:
-    hook = (
+    # [:1], not first(): a primary key needs no ORDER BY (compiled on every hook).
+    hook = next(iter(
         FocusHook.objects.select_related("empresa")
         .defer("empresa__token_homologacao", "empresa__token_producao")  # not decrypted here
-        .filter(pk=hook_id, is_active=True).first()
-    )
+        .filter(pk=hook_id, is_active=True)[:1]
+    ), None)
     expected = hook.secret if hook else secrets.token_urlsafe(32)
     if not presented or not hmac.compare_digest(expected.encode(), presented.encode()):
         return None
@@ -199,13 +201,16 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
     # No savepoint: hook_receive's transaction is the one that counts, and nothing here
     # catches an error to carry on inside it.
     with transaction.atomic(savepoint=False):
-        note = (
-            # Only the note's row is locked: hooks of one tenant never queue on its row.
+        note = next(iter(
+            # Only the note's row is locked: hooks of one tenant never queue on its row. The
+            # company's tokens are not needed (nor decrypted) here; upstream_ref is unique, so
+            # no ORDER BY either.
             Note.objects.select_for_update(of=("self",))
             .select_related("tenant", "empresa")
-            .filter(upstream_ref=ref, empresa_id=hook.empresa_id, environment=hook.environment)
-            .first()
-        )
+            .defer("empresa__token_homologacao", "empresa__token_producao")
+            .filter(upstream_ref=ref, empresa_id=hook.empresa_id,
+                    environment=hook.environment)[:1]
+        ), None)
         if note is None:
             reason = ("other_company_or_environment"
                       if ref and Note.objects.filter(upstream_ref=ref).exists() else "unknown_ref")
@@ -221,7 +226,7 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
             if note.status in FINAL_STATUSES and not still_pending(note) and not note.claim_token:
                 note.next_action = NextAction.NONE
                 note.next_action_at = None
-            note.save(update_fields=[*UPSTREAM_FIELDS, "in_doubt"])
+            timeline_save(note, update_fields=[*UPSTREAM_FIELDS, "in_doubt"])
             return note
         # Only a change the note could make is worth a read: statuses never go backwards, so
         # "autorizado" for a cancelled note (or an unknown word) is not asked about.

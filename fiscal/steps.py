@@ -40,12 +40,14 @@ from fiscal.render import note_consulta
 from fiscal.services import (
     UPSTREAM_FIELDS,
     apply_upstream,
+    claim_with_event,
     new_claim_token,
     note_event,
     now,
     redacted_body,
     still_pending,
     timeline_batch,
+    timeline_save,
 )
 
 # What a step's answer writes besides apply_upstream's columns (one UPDATE, not the whole row).
@@ -148,22 +150,27 @@ def _lock(note: Note) -> Note:
     """The note again, locked for the answer's transaction. Its company and tenant come in
     the same query (the subscribers and the first poll's delay need them) but are not
     locked: only the note's row is (``of=("self",)``), so notes of one tenant never queue
-    behind each other."""
+    behind each other. The company's tokens are not read after the answer: not loaded (nor
+    decrypted) again."""
     return (Note.objects.select_for_update(of=("self",)).select_related("empresa", "tenant")
+            .defer("empresa__token_homologacao", "empresa__token_producao")
             .get(pk=note.pk))
 
 
 def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
     def write_ahead() -> bool:
         # From here on, until Focus answers, the note is in doubt and the next step anyone
-        # takes is a read. Committed just before the request leaves.
-        if not claim(Note, note.pk, where={"claim_token": token},
-                     in_doubt=True, next_action=NextAction.SYNC,
-                     submit_attempts=note.submit_attempts + 1, submitted_at=now()):
+        # takes is a read. Committed just before the request leaves, with its "submitted"
+        # row (one statement on Postgres: claim_with_event).
+        attempt = note.submit_attempts + 1
+        submitted = NoteEvent(note=note, kind=NoteEvent.Kind.SUBMITTED,
+                              message="sent to Focus",
+                              data={"attempt": attempt, "upstream_ref": note.upstream_ref})
+        if not claim_with_event(note, where={"claim_token": token}, event=submitted,
+                                in_doubt=True, next_action=NextAction.SYNC,
+                                submit_attempts=attempt, submitted_at=now()):
             return False
-        note.submit_attempts += 1
-        note_event(note, NoteEvent.Kind.SUBMITTED, "sent to Focus",
-                   attempt=note.submit_attempts, upstream_ref=note.upstream_ref)
+        note.submit_attempts = attempt
         return True
 
     try:
@@ -203,7 +210,7 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
                 locked.next_action = NextAction.SYNC
                 locked.next_action_at = now() + timedelta(seconds=_first_sync_delay(locked))
                 locked.priority = 0
-        locked.save(update_fields=_STEP_FIELDS)
+        timeline_save(locked, update_fields=_STEP_FIELDS)
     return StepResult(note=locked, upstream_status=response.status_code, upstream_body=body)
 
 
@@ -298,7 +305,7 @@ def _sync(note: Note, token: str, client: FocusClient) -> StepResult:
                 locked.next_action = NextAction.NONE
                 locked.next_action_at = None
                 locked.priority = 0
-        locked.save(update_fields=_STEP_FIELDS)
+        timeline_save(locked, update_fields=_STEP_FIELDS)
     return StepResult(note=locked)
 
 

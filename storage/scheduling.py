@@ -26,7 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.claims import claim
-from fiscal.changes import FiscalChange
+from fiscal.changes import ChangeType, FiscalChange
 from fiscal.focus.client import base_url
 from fiscal.models import FiscalEvent, Inutilizacao, Note, NoteStatus
 from storage import layout
@@ -35,6 +35,8 @@ from storage.models import Artifact, ArtifactKind, ArtifactState
 logger = logging.getLogger("storage")
 
 ARCHIVE_TASK = "storage.tasks.archive_artifact"
+# The fast path of several rows written together (a note's files): one message for them all.
+ARCHIVE_MANY_TASK = "storage.tasks.archive_artifacts"
 
 
 def on_fiscal_change(change: FiscalChange) -> None:
@@ -69,7 +71,13 @@ def _schedule_change(change: FiscalChange, *, bulk: bool) -> list[Artifact]:
             created += artifacts_schedule_for_fiscal_event(fiscal_event=change.fiscal_event,
                                                            bulk=bulk)
         if change.note is not None:
-            created += artifacts_schedule_for_note(note=change.note, bulk=bulk)
+            # A note's authorization happens once: none of its files can be scheduled before
+            # (the backfill and the serving path only see settled notes), so the read that
+            # finds them is skipped. If one is after all (or a key is taken), the insert
+            # raises IntegrityError and the caller goes row by row, as after a race.
+            created += artifacts_schedule_for_note(
+                note=change.note, bulk=bulk,
+                unscheduled=change.type == ChangeType.NOTE_AUTHORIZED)
     return created
 
 
@@ -81,19 +89,22 @@ def enqueue_archive(artifact_id: int, claim_token: str) -> None:
 
 
 def enqueue_on_commit(artifact_ids: list[int]) -> None:
-    """After commit, the fast path: one task per row, each claiming its row itself."""
+    """After commit, the fast path: one task for the rows, claiming each row itself."""
     transaction.on_commit(partial(_enqueue, artifact_ids), robust=True)
 
 
 def _enqueue(artifact_ids: list[int]) -> None:
-    for artifact_id in artifact_ids:
-        try:
-            # No claim token: the task claims the row itself, so a lost message costs nothing
-            # (the row stays due and the dispatcher takes it).
-            enqueue_archive(artifact_id, "")
-        except Exception as exc:  # noqa: BLE001 - broker down: the dispatcher finds the row
-            logger.warning("archive fast path not enqueued for artifact %s: %s", artifact_id, exc)
-            return
+    # No claim token: the task claims each row itself, so a lost message costs nothing (the
+    # rows stay due and the dispatcher takes them). One message per note, not per file: a
+    # publish is a broker round trip in the tenant's (or Focus's hook's) request.
+    try:
+        if len(artifact_ids) == 1:
+            enqueue_archive(artifact_ids[0], "")
+        else:
+            current_app.signature(ARCHIVE_MANY_TASK).apply_async(
+                args=(list(artifact_ids),), queue="archive", retry=False)
+    except Exception as exc:  # noqa: BLE001 - broker down: the dispatcher finds the rows
+        logger.warning("archive fast path not enqueued for artifacts %s: %s", artifact_ids, exc)
 
 
 def note_ready_for_archive(note: Note) -> bool:
@@ -113,16 +124,22 @@ def _retain_until(anchor: datetime) -> datetime:
     return layout.add_years(anchor, settings.FG_RETENTION_YEARS)
 
 
-def artifacts_schedule_for_note(*, note: Note, bulk: bool = False) -> list[Artifact]:
+def artifacts_schedule_for_note(*, note: Note, bulk: bool = False,
+                                unscheduled: bool = False) -> list[Artifact]:
     """Pending rows for every file of the note's consulta body; returns the new ones.
 
     ``bulk``: one read and one insert for all the files (the caller handles the IntegrityError
     of a concurrent scheduler, see ``on_fiscal_change``); otherwise row by row, each guarded.
+    ``unscheduled`` (with ``bulk``): the caller knows no file of the note is scheduled yet;
+    the insert goes without the read (an IntegrityError still says when that was wrong).
     """
     if not note_ready_for_archive(note):
         return []
     files = layout.note_files(note.upstream, base_url=base_url(note.environment))
-    return _create_rows([_note_file_row(note, ref) for ref in files], bulk=bulk)
+    rows = [_note_file_row(note, ref) for ref in files]
+    if bulk and unscheduled:
+        return _create_bulk(rows, read=False)
+    return _create_rows(rows, bulk=bulk)
 
 
 def artifacts_schedule_for_fiscal_event(*, fiscal_event: FiscalEvent,
@@ -139,11 +156,12 @@ def _create_rows(rows: list[dict[str, Any]], *, bulk: bool) -> list[Artifact]:
     return _create_bulk(rows)
 
 
-def _create_bulk(rows: list[dict[str, Any]]) -> list[Artifact]:
+def _create_bulk(rows: list[dict[str, Any]], *, read: bool = True) -> list[Artifact]:
     """Insert the rows whose file is not scheduled yet, in one statement after one read.
 
     Same outcome as ``_create`` row by row when nobody else schedules at the same time; if
     someone does, the insert raises IntegrityError and the caller goes row by row.
+    ``read=False``: the caller knows none is scheduled; insert them all, no read.
     """
     if not rows:
         return []
@@ -152,7 +170,7 @@ def _create_bulk(rows: list[dict[str, Any]]) -> list[Artifact]:
     taken = Artifact.objects.filter(
         Q(tenant_id=first["tenant_id"], environment=first["environment"],
           source_path__in=[values["source_path"] for values in rows]) | Q(key__in=keys)
-    ).values_list("tenant_id", "environment", "source_path", "key")
+    ).values_list("tenant_id", "environment", "source_path", "key") if read else []
     sources = {(t, e, p) for t, e, p, _ in taken}
     used = {k for *_, k in taken}
     new = []

@@ -25,6 +25,19 @@ def archive_artifact(artifact_id: int, claim_token: str = "") -> str:
     return archiving.artifact_archive(artifact_id=artifact_id, claim_token=claim_token)
 
 
+# The on-commit fast path of a note's files (scheduling.ARCHIVE_MANY_TASK), one after the
+# other. Each row is claimed when its turn comes, so its lease starts then and the hard limit
+# above (counted from the task's start) still ends inside it; rows not reached when a limit
+# stops the task stay due for the dispatcher.
+@shared_task(name="storage.tasks.archive_artifacts", queue="archive", acks_late=True,
+             ignore_result=True,
+             time_limit=max(settings.FG_ARCHIVE_CLAIM_LEASE - 30, 60),
+             soft_time_limit=max(settings.FG_ARCHIVE_CLAIM_LEASE - 60, 50))
+def archive_artifacts(artifact_ids: list[int]) -> list[str]:
+    return [archiving.artifact_archive(artifact_id=artifact_id, claim_token="")
+            for artifact_id in artifact_ids]
+
+
 @shared_task(queue="archive", ignore_result=True)
 def archive_dispatch() -> int:
     return scheduling.archive_dispatch()

@@ -58,6 +58,42 @@ def _next_sequence(tenant_id: int) -> int:
     return row[0]
 
 
+def _event_create(event: Event) -> Event:
+    """Insert ``event`` with its tenant's next sequence (``_next_sequence``'s rule and lock).
+
+    On Postgres in one statement: the counter's ``UPDATE ... RETURNING`` feeds the INSERT."""
+    if connection.vendor != "postgresql":
+        event.sequence = _next_sequence(event.tenant_id)
+        event.save(force_insert=True)
+        return event
+    fields = [f for f in Event._meta.concrete_fields if f.name not in ("id", "sequence")]
+    params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    counter = quote(TenantEventCounter._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    values = ", ".join(["%s"] * len(fields))
+    # Table and column names are the models'; every value is a parameter.
+    sql = (
+        f"WITH seq AS (UPDATE {counter} SET last_sequence = last_sequence + 1 "  # noqa: S608
+        "WHERE tenant_id = %s RETURNING last_sequence) "
+        f"INSERT INTO {quote(Event._meta.db_table)} ({quote('sequence')}, {columns}) "
+        f"SELECT seq.last_sequence, {values} FROM seq RETURNING id, sequence"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [event.tenant_id, *params])
+        row = cursor.fetchone()
+        if row is None:  # the tenant's first event: its counter row does not exist yet
+            TenantEventCounter.objects.bulk_create(
+                [TenantEventCounter(tenant_id=event.tenant_id, last_sequence=0)],
+                ignore_conflicts=True,
+            )
+            cursor.execute(sql, [event.tenant_id, *params])
+            row = cursor.fetchone()
+    event.pk, event.sequence = row
+    event._state.adding, event._state.db = False, connection.alias
+    return event
+
+
 def endpoint_matches(endpoint: Endpoint, event: Event) -> bool:
     if endpoint.deleted_at is not None:
         return False
@@ -101,11 +137,10 @@ def event_record(
     # No savepoint when nested (the fiscal transaction): nothing catches an error here to
     # carry on, so the outer transaction is the one that rolls back.
     with transaction.atomic(savepoint=False):
-        event = Event.objects.create(
-            tenant=tenant, sequence=_next_sequence(tenant.pk), type=type,
-            environment=environment, doc_type=doc_type, note=note, empresa=empresa,
-            data=data, created_at=now,
-        )
+        event = _event_create(Event(
+            tenant=tenant, type=type, environment=environment, doc_type=doc_type, note=note,
+            empresa=empresa, data=data, created_at=now,
+        ))
         endpoints = [
             endpoint for endpoint in Endpoint.objects.filter(tenant=tenant, deleted_at=None)
             if endpoint_matches(endpoint, event)

@@ -31,20 +31,29 @@ PREVIOUS_CHAVE = "35260311222333000181550010000000021000000029"
 
 class SentTasks:
     """Stands in for the Celery app the archive sends its tasks through (by name): records
-    ``(artifact_id, claim_token, queue)`` per archive task, or raises ``fail`` (broker down)."""
+    ``(artifact_id, claim_token, queue)`` per row handed over (a message of several rows, the
+    fast path's, records each of them, claim token ""), and each message in ``messages``; or
+    raises ``fail`` (broker down)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
+        self.messages: list[tuple[str, tuple]] = []
         self.fail: BaseException | None = None
+        self._name = ""
 
     def signature(self, name: str) -> SentTasks:
-        assert name == scheduling.ARCHIVE_TASK
+        assert name in (scheduling.ARCHIVE_TASK, scheduling.ARCHIVE_MANY_TASK)
+        self._name = name
         return self
 
     def apply_async(self, args: tuple, queue: str, **options: Any) -> None:
         if self.fail is not None:
             raise self.fail
-        self.calls.append((*args, queue))
+        self.messages.append((self._name, args))
+        if self._name == scheduling.ARCHIVE_MANY_TASK:
+            self.calls.extend((artifact_id, "", queue) for artifact_id in args[0])
+        else:
+            self.calls.append((*args, queue))
 
 
 @pytest.fixture

@@ -200,3 +200,16 @@ def test_the_task_claims_and_archives_one_row(
     assert tasks.archive_artifact.apply(args=(danfe.pk, "not-" + token)).get() == "skipped"
     assert tasks.archive_artifact.apply(args=(danfe.pk, token)).get() == "archived"
     assert upstream.count() == 2
+
+
+def test_the_fast_path_task_archives_each_of_its_rows(
+    actor: Actor, make_note, upstream: SandboxFiles, archive: ArchiveBackend
+) -> None:
+    """The on-commit message of a note's files names them all; each is claimed in turn."""
+    note = make_note(actor.tenant, upstream=upstream)
+    publish_change(note)
+    ids = [artifact_for(note).pk, artifact_for(note, "danfe").pk]
+    assert tasks.archive_artifacts.apply(args=(ids,)).get() == ["archived", "archived"]
+    # A redelivered message does nothing: the rows are no longer pending.
+    assert tasks.archive_artifacts.apply(args=(ids,)).get() == ["skipped", "skipped"]
+    assert upstream.count() == 2

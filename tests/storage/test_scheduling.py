@@ -76,7 +76,7 @@ def test_publishing_twice_schedules_each_file_once(actor: Actor, make_note) -> N
 
 
 def test_the_fast_path_is_enqueued_only_after_commit(
-    actor: Actor, make_note, enqueued, django_capture_on_commit_callbacks
+    actor: Actor, make_note, enqueued, sent_tasks: SentTasks, django_capture_on_commit_callbacks
 ) -> None:
     note = make_note(actor.tenant)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -86,6 +86,8 @@ def test_the_fast_path_is_enqueued_only_after_commit(
     ids = set(Artifact.objects.filter(note=note).values_list("pk", flat=True))
     assert {call[0] for call in enqueued} == ids
     assert all(call[1:] == ("", "archive") for call in enqueued)
+    # The note's two files go in one message.
+    assert [name for name, _ in sent_tasks.messages] == ["storage.tasks.archive_artifacts"]
 
 
 def test_a_rolled_back_settlement_leaves_no_archive_work(actor: Actor, make_note) -> None:
@@ -198,20 +200,21 @@ def test_a_broker_outage_loses_no_archive_work(
 def test_a_concurrent_scheduler_between_read_and_insert_costs_nothing(
     actor: Actor, make_note, monkeypatch
 ) -> None:
-    """The bulk insert reads first; a row another scheduler inserts in between makes it fail
-    with IntegrityError, and the row-by-row path then schedules only what is missing."""
+    """The bulk insert reads first (or, for an authorization, not at all); a row another
+    scheduler inserts in between makes it fail with IntegrityError, and the row-by-row path
+    then schedules only what is missing."""
     from storage import scheduling
 
     note = make_note(actor.tenant)
     real = scheduling._create_bulk
 
-    def racing(rows):
+    def racing(rows, **options):
         # The other scheduler wins the first file just after this one read the table.
         scheduling._create(**rows[0])
         monkeypatch.setattr(scheduling.Artifact.objects, "filter",
                             lambda *a, **k: Artifact.objects.none())
         try:
-            return real(rows)
+            return real(rows, **options)
         finally:
             monkeypatch.undo()
 
