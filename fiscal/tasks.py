@@ -21,7 +21,10 @@ def enqueue_step(note_id: int, action: str, token: str) -> bool:
     try:
         # Submits have their own queue, so a backlog of polls never delays emission.
         queue = "submit" if action == NextAction.SUBMIT else "sync"
-        note_step.apply_async((note_id, token), queue=queue, retry=False)
+        # argsrepr: the claim token is a capability, not something for Celery's events and
+        # logs to show; and Celery's saferepr of the arguments was an eighth of the publish.
+        note_step.apply_async((note_id, token), queue=queue, retry=False,
+                              argsrepr=f"({note_id}, '…')", kwargsrepr="{}")
     except OperationalError as exc:
         logger.warning("broker unavailable, note %s waits for the dispatcher: %s", note_id, exc)
         return False
