@@ -125,12 +125,11 @@ def delivery_attempt(*, delivery_id: int, claim_token: str,
                      now: datetime | None = None) -> Outcome:
     """Send one claimed delivery once and move it on. Running it twice does nothing more."""
     now = now or clock()
-    delivery = (
-        Delivery.objects.select_related("event", "endpoint")
-        .filter(pk=delivery_id, state=DeliveryState.SENDING, claim_token=claim_token)
-        .first()
-    )
-    if delivery is None:
+    try:
+        # get(), not first(): no ORDER BY to build for a lookup by primary key.
+        delivery = Delivery.objects.select_related("event", "endpoint").get(
+            pk=delivery_id, state=DeliveryState.SENDING, claim_token=claim_token)
+    except Delivery.DoesNotExist:
         return Outcome("not_claimed")
     endpoint = delivery.endpoint
     log_bind(tenant_id=delivery.tenant_id, note_id=delivery.event.note_id)
