@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +21,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, connections
+from django.db.models import Field, Model
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -130,10 +132,80 @@ def _release(delivery: Delivery, token: str, *, state: str, **changes: Any) -> b
                          **changes)
 
 
-# The two writes every attempt makes (its Attempt row; on success, the move to succeeded) as
-# plain statements: building them through the ORM cost the worker more CPU (0.5 and 0.8 ms a
-# statement on the benchmark machine) than Postgres spends running them (bench/PROFILE.md,
-# round 3). The rarer moves (retry, failed, paused) keep the ORM claims.
+# The statements every attempt makes (load the claimed delivery with its event and endpoint,
+# INSERT its Attempt, on success move it to succeeded) as plain SQL: building them through the
+# ORM cost the worker more CPU (1.3, 0.5 and 0.8 ms on the benchmark machine) than Postgres
+# spends running them (bench/PROFILE.md, round 3). The values still go through the fields
+# (prepared for saving, converted when read), so the rows are what the ORM would write and
+# read. The rarer moves (retry, failed, paused) keep the ORM claims.
+
+def _selected(model: type[Model], alias: str) -> tuple[str, list[Field], list[list[Any]]]:
+    """The columns of ``model`` as ``alias.column``, its fields, and each field's converters
+    (the backend's, then the field's own: what the ORM applies to a fetched value)."""
+    fields = list(model._meta.concrete_fields)
+    columns = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+    converters = []
+    for field in fields:
+        col = field.get_col(alias)
+        converters.append((col, [*connection.ops.get_db_converters(col),
+                                 *col.get_db_converters(connection)]))
+    return columns, fields, converters
+
+
+def _instance(model: type[Model], fields: list[Field], converters: list[Any],
+              values: tuple[Any, ...]) -> Any:
+    converted = []
+    for (col, convert), value in zip(converters, values, strict=True):
+        for converter in convert:
+            value = converter(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+_LOAD_PARTS: list[tuple[type[Model], str]] = [(Delivery, "d"), (Event, "e"), (Endpoint, "p")]
+# The load's SQL and converters, built once per database connection object (a thread's or a
+# worker process's): the converters are the backend's, bound to it.
+_load_cache: weakref.WeakKeyDictionary[Any, tuple[str, list[Any]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _load_sql() -> tuple[str, list[Any]]:
+    wrapper = connections[connection.alias]
+    cached = _load_cache.get(wrapper)
+    if cached is None:
+        selected = [_selected(model, alias) for model, alias in _LOAD_PARTS]
+        q = connection.ops.quote_name
+        sql = (
+            f"SELECT {', '.join(columns for columns, _, _ in selected)} "  # noqa: S608
+            f"FROM {q(Delivery._meta.db_table)} d "
+            f"INNER JOIN {q(Event._meta.db_table)} e ON e.id = d.event_id "
+            f"INNER JOIN {q(Endpoint._meta.db_table)} p ON p.id = d.endpoint_id "
+            "WHERE d.id = %s AND d.state = %s AND d.claim_token = %s"
+        )
+        cached = _load_cache[wrapper] = (sql, selected)
+    return cached
+
+
+def _load_claimed(delivery_id: int, token: str) -> Delivery | None:
+    """The delivery with its event and endpoint, if it is still sending under ``token``: what
+    ``select_related("event", "endpoint").get(...)`` returns, in one plain statement."""
+    sql, selected = _load_sql()
+    parts = _LOAD_PARTS
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [delivery_id, DeliveryState.SENDING, token])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    instances = []
+    start = 0
+    for (model, _), (_, fields, converters) in zip(parts, selected, strict=True):
+        values = row[start:start + len(fields)]
+        instances.append(_instance(model, fields, converters, values))
+        start += len(fields)
+    delivery, event, endpoint = instances
+    delivery.event, delivery.endpoint = event, endpoint
+    return delivery
+
 
 def _attempt_insert(attempt: Attempt) -> Attempt:
     """INSERT the Attempt (values prepared by its fields, as save() would) and set its id."""
@@ -174,11 +246,8 @@ def delivery_attempt(*, delivery_id: int, claim_token: str,
                      now: datetime | None = None) -> Outcome:
     """Send one claimed delivery once and move it on. Running it twice does nothing more."""
     now = now or clock()
-    try:
-        # get(), not first(): no ORDER BY to build for a lookup by primary key.
-        delivery = Delivery.objects.select_related("event", "endpoint").get(
-            pk=delivery_id, state=DeliveryState.SENDING, claim_token=claim_token)
-    except Delivery.DoesNotExist:
+    delivery = _load_claimed(delivery_id, claim_token)
+    if delivery is None:
         return Outcome("not_claimed")
     endpoint = delivery.endpoint
     log_bind(tenant_id=delivery.tenant_id, note_id=delivery.event.note_id)
