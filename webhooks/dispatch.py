@@ -93,15 +93,21 @@ def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue
             full.add(endpoint_id)
             continue
         claimed += 1
-        try:
-            enqueue(delivery_id, token)
-        except Exception:
-            # The broker is down: give the row back, the next dispatcher run tries again.
-            logger.exception("could not enqueue webhook delivery %s", delivery_id)
-            delivery_move(delivery_id, source=DeliveryState.SENDING,
-                          target=DeliveryState.PENDING, where={"claim_token": token},
-                          claim_token="", claimed_at=None)
+        _send_or_give_back(delivery_id, token, enqueue)
     return claimed
+
+
+def _send_or_give_back(delivery_id: int, token: str, enqueue: Enqueue) -> bool:
+    try:
+        enqueue(delivery_id, token)
+    except Exception:
+        # The broker is down: give the row back, the next dispatcher run tries again.
+        logger.exception("could not enqueue webhook delivery %s", delivery_id)
+        delivery_move(delivery_id, source=DeliveryState.SENDING,
+                      target=DeliveryState.PENDING, where={"claim_token": token},
+                      claim_token="", claimed_at=None)
+        return False
+    return True
 
 
 def _kick(delivery_ids: list[int]) -> None:
@@ -146,15 +152,18 @@ def endpoint_drain(*, endpoint_id: int, now: datetime | None = None,
     than the cap at once. Failing endpoints get no hand-off: their retries keep the schedule.
     """
     now = now or clock()
-    due = (
-        Delivery.objects.filter(
-            endpoint_id=endpoint_id, state=DeliveryState.PENDING, next_attempt_at__lte=now,
-            endpoint__is_active=True,
-        )
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", "endpoint_id")[: settings.FG_WEBHOOKS_MAX_IN_FLIGHT]
-    )
-    return _claim(list(due), now=now, enqueue=enqueue)
+    enqueue = enqueue or _celery_enqueue
+    claimed = 0
+    # One plain statement per slot (endpoint_claim_next: oldest due first, within the cap),
+    # until the cap is reached or nothing is due.
+    for _ in range(settings.FG_WEBHOOKS_MAX_IN_FLIGHT):
+        taken = endpoint_claim_next(endpoint_id=endpoint_id, now=now)
+        if taken is None:
+            break
+        claimed += 1
+        if not _send_or_give_back(*taken, enqueue):
+            break
+    return claimed
 
 
 def _claim_next_sql() -> str:
