@@ -27,7 +27,9 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
+            # Keep-alive, as a production receiver (nginx, any framework) answers: the gateway
+            # reuses its connections. (Every answer carries a Content-Length.)
+            protocol_version = "HTTP/1.1"
             # Headers and body are two writes: without this, Nagle + delayed ACK add ~40 ms.
             disable_nagle_algorithm = True
 

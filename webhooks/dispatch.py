@@ -5,7 +5,9 @@
 2. ``dispatch_due`` (Celery beat, every second) claims what is due with conditional updates,
    at most ``FG_WEBHOOKS_MAX_IN_FLIGHT`` per endpoint, and enqueues them: if Redis lost a
    message, the row is found again.
-3. ``endpoint_drain`` hands a freed slot to the endpoint's next due delivery after a success.
+3. After a success the task keeps its slot: ``endpoint_claim_next`` claims the endpoint's next
+   due delivery for the same worker (one statement, no Celery message, the same keep-alive
+   connection). When the task's turn is over, ``endpoint_drain`` hands the freed slot on.
 
 Times: every function takes ``now=`` (default ``clock()``) so schedules are testable without
 sleeping.
@@ -21,14 +23,14 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet, Subquery
 from django.db.models.expressions import Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from core.claims import claim
-from webhooks.models import Delivery, DeliveryState, check_delivery_transition
+from webhooks.models import Delivery, DeliveryState, Endpoint, check_delivery_transition
 
 logger = logging.getLogger("webhooks")
 
@@ -91,15 +93,21 @@ def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue
             full.add(endpoint_id)
             continue
         claimed += 1
-        try:
-            enqueue(delivery_id, token)
-        except Exception:
-            # The broker is down: give the row back, the next dispatcher run tries again.
-            logger.exception("could not enqueue webhook delivery %s", delivery_id)
-            delivery_move(delivery_id, source=DeliveryState.SENDING,
-                          target=DeliveryState.PENDING, where={"claim_token": token},
-                          claim_token="", claimed_at=None)
+        _send_or_give_back(delivery_id, token, enqueue)
     return claimed
+
+
+def _send_or_give_back(delivery_id: int, token: str, enqueue: Enqueue) -> bool:
+    try:
+        enqueue(delivery_id, token)
+    except Exception:
+        # The broker is down: give the row back, the next dispatcher run tries again.
+        logger.exception("could not enqueue webhook delivery %s", delivery_id)
+        delivery_move(delivery_id, source=DeliveryState.SENDING,
+                      target=DeliveryState.PENDING, where={"claim_token": token},
+                      claim_token="", claimed_at=None)
+        return False
+    return True
 
 
 def _kick(delivery_ids: list[int]) -> None:
@@ -144,15 +152,59 @@ def endpoint_drain(*, endpoint_id: int, now: datetime | None = None,
     than the cap at once. Failing endpoints get no hand-off: their retries keep the schedule.
     """
     now = now or clock()
-    due = (
-        Delivery.objects.filter(
-            endpoint_id=endpoint_id, state=DeliveryState.PENDING, next_attempt_at__lte=now,
-            endpoint__is_active=True,
-        )
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", "endpoint_id")[: settings.FG_WEBHOOKS_MAX_IN_FLIGHT]
+    enqueue = enqueue or _celery_enqueue
+    claimed = 0
+    # One plain statement per slot (endpoint_claim_next: oldest due first, within the cap),
+    # until the cap is reached or nothing is due.
+    for _ in range(settings.FG_WEBHOOKS_MAX_IN_FLIGHT):
+        taken = endpoint_claim_next(endpoint_id=endpoint_id, now=now)
+        if taken is None:
+            break
+        claimed += 1
+        if not _send_or_give_back(*taken, enqueue):
+            break
+    return claimed
+
+
+def _claim_next_sql() -> str:
+    delivery = connection.ops.quote_name(Delivery._meta.db_table)
+    endpoint = connection.ops.quote_name(Endpoint._meta.db_table)
+    # Postgres: SKIP LOCKED, so two workers chaining on one endpoint take two different rows
+    # instead of queueing on the same one and the loser ending its turn. (SQLite has no row
+    # locks and one writer: the plain subquery is enough there.)
+    lock = (" FOR UPDATE OF d SKIP LOCKED"
+            if connection.features.has_select_for_update_skip_locked else "")
+    return (
+        f"UPDATE {delivery} SET state = %s, claim_token = %s, claimed_at = %s "  # noqa: S608
+        f"WHERE id = (SELECT d.id FROM {delivery} d INNER JOIN {endpoint} e "
+        "ON e.id = d.endpoint_id WHERE d.endpoint_id = %s AND d.state = %s "
+        "AND d.next_attempt_at <= %s AND e.is_active "
+        f"ORDER BY d.next_attempt_at, d.id LIMIT 1{lock}) "
+        f"AND (SELECT COUNT(*) FROM {delivery} WHERE endpoint_id = %s AND state = %s) < %s "
+        "RETURNING id"
     )
-    return _claim(list(due), now=now, enqueue=enqueue)
+
+
+def endpoint_claim_next(*, endpoint_id: int, now: datetime | None = None
+                        ) -> tuple[int, str] | None:
+    """Claim the endpoint's next due delivery for the caller, who sends it itself: (id,
+    claim token), or None when nothing is due, the endpoint is paused or at its cap.
+
+    One statement: the pick (oldest due first, the order the dispatcher keeps), the cap (the
+    endpoint's deliveries in flight, counted in the same statement as ``_claim`` does) and
+    the move from pending to sending.
+    """
+    now = now or clock()
+    check_delivery_transition(DeliveryState.PENDING, DeliveryState.SENDING)
+    token = secrets.token_hex(8)
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_next_sql(), [
+            DeliveryState.SENDING, token, at, endpoint_id, DeliveryState.PENDING, at,
+            endpoint_id, DeliveryState.SENDING, settings.FG_WEBHOOKS_MAX_IN_FLIGHT,
+        ])
+        row = cursor.fetchone()
+    return None if row is None else (row[0], token)
 
 
 def dispatch_due(*, now: datetime | None = None, limit: int | None = None,

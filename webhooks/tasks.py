@@ -7,8 +7,9 @@ from django.conf import settings
 
 from webhooks import certificates, delivery, dispatch, signals
 
-# Bounded: one attempt is at most FG_WEBHOOKS_TIMEOUT of HTTP plus bookkeeping.
-_DELIVER_LIMIT = int(settings.FG_WEBHOOKS_TIMEOUT) + 20
+# Bounded: a turn starts its last attempt within TURN_SECONDS, and one attempt is at most
+# FG_WEBHOOKS_TIMEOUT of HTTP plus bookkeeping.
+_DELIVER_LIMIT = int(delivery.TURN_SECONDS + settings.FG_WEBHOOKS_TIMEOUT) + 20
 
 
 @shared_task(name="webhooks.tasks.dispatch_deliveries", queue="webhooks", time_limit=30,
@@ -21,13 +22,14 @@ def dispatch_deliveries() -> int:
 @shared_task(name="webhooks.tasks.deliver", queue="webhooks", time_limit=_DELIVER_LIMIT,
              soft_time_limit=_DELIVER_LIMIT - 5, ignore_result=True)
 def deliver(delivery_id: int, claim_token: str) -> str:
-    """Send one claimed delivery. Retries are rows (next_attempt_at), never Celery retries:
-    a failure is recorded and rescheduled by the service, so the task itself always ends."""
-    outcome = delivery.delivery_attempt(delivery_id=delivery_id, claim_token=claim_token)
-    signals.delivery_attempted.send_robust(sender=None, outcome=outcome)
-    if outcome.status == "succeeded" and outcome.endpoint_id is not None:
-        dispatch.endpoint_drain(endpoint_id=outcome.endpoint_id)
-    return outcome.status
+    """Send one claimed delivery (and, on success, a short turn of its endpoint's next ones).
+    Retries are rows (next_attempt_at), never Celery retries: a failure is recorded and
+    rescheduled by the service, so the task itself always ends."""
+    status = "not_claimed"
+    for outcome in delivery.deliveries_send(delivery_id=delivery_id, claim_token=claim_token):
+        signals.delivery_attempted.send_robust(sender=None, outcome=outcome)
+        status = outcome.status
+    return status
 
 
 @shared_task(name="webhooks.tasks.certificate_notices", queue="webhooks", time_limit=300,
