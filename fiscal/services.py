@@ -19,10 +19,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet, sql
+from django.db.models import Field
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from core import statements
 from core.claims import claim
 from core.errors import FocusError
 from fiscal.changes import ChangeType, FiscalChange, publish
@@ -116,32 +117,27 @@ def _save_with_rows(note: Note, update_fields: Sequence[str], rows: list[NoteEve
     """The note's UPDATE of ``update_fields`` and the INSERT of ``rows``, one statement.
 
     A data-modifying WITH runs to completion whether or not the INSERT reads it."""
-    values = {}
-    for name in update_fields:
-        field = Note._meta.get_field(name)
-        values[name] = field.pre_save(note, add=False)  # auto_now (updated_at) as save() does
-    update_sql, update_params = _update_sql(Note.objects.filter(pk=note.pk), values)
-    fields = [NoteEvent._meta.get_field(name)
-              for name in ("note", "kind", "message", "data", "created_at")]
-    params: list[Any] = []
-    for row in rows:
-        params += [field.get_db_prep_save(field.pre_save(row, add=True), connection)
-                   for field in fields]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    # Table and column names are the models'; every value is a parameter.
+    # pre_save: auto_now (updated_at) as save() sets it.
+    values = {name: Note._meta.get_field(name).pre_save(note, add=False)
+              for name in update_fields}
+    update, update_params = statements.update_sql(Note.objects.filter(pk=note.pk), values)
+    fields = _timeline_fields()
+    params = [value for row in rows for value in statements.prepared_for_insert(row, fields)]
     statement = (
-        f"WITH saved AS ({update_sql}) INSERT INTO "  # noqa: S608
-        f"{quote(NoteEvent._meta.db_table)} ({columns}) VALUES "
-        + ", ".join([one] * len(rows)) + f" RETURNING {quote('id')}"
+        f"WITH saved AS ({update}) INSERT INTO {statements.table(NoteEvent)} "  # noqa: S608
+        f"({statements.columns(fields)}) VALUES "
+        f"{statements.values_rows(len(fields), len(rows))} RETURNING id"
     )
     with connection.cursor() as cursor:
         cursor.execute(statement, [*update_params, *params])
         ids = [row_id for (row_id,) in cursor.fetchall()]
     for row, row_id in zip(rows, ids, strict=True):
-        row.pk = row_id
-        row._state.adding, row._state.db = False, connection.alias
+        statements.mark_saved(row, row_id)
+
+
+def _timeline_fields() -> list[Field]:
+    return [NoteEvent._meta.get_field(name)
+            for name in ("note", "kind", "message", "data", "created_at")]
 
 
 def timeline_add(event: NoteEvent) -> NoteEvent:
@@ -174,42 +170,31 @@ def claim_with_event(note: Note, *, where: dict[str, Any], event: NoteEvent,
                 return False
             note_event(note, event.kind, event.message, **event.data)
         return True
-    updated = Note.objects.filter(pk=note.pk, **where)
-    update_sql, update_params = _update_sql(updated, changes)
+    update, update_params = statements.update_sql(
+        Note.objects.filter(pk=note.pk, **where), changes)
     event.created_at = now()
-    fields = [NoteEvent._meta.get_field(name)
-              for name in ("note", "kind", "message", "data", "created_at")]
-    values = [event.note_id, event.kind, event.message, event.data, event.created_at]
-    params = [field.get_db_prep_save(value, connection)
-              for field, value in zip(fields, values, strict=True)]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * (len(fields) - 1))
-    # Table and column names are the models'; every value is a parameter.
+    fields = _timeline_fields()[1:]  # the note's id comes from the claim
+    params = statements.prepared(
+        fields, [event.kind, event.message, event.data, event.created_at])
     statement = (
-        f"WITH claimed AS ({update_sql} RETURNING {connection.ops.quote_name('id')}) "  # noqa: S608
-        f"INSERT INTO {connection.ops.quote_name(NoteEvent._meta.db_table)} ({columns}) "
-        f"SELECT claimed.id, {placeholders} FROM claimed RETURNING id"
+        f"WITH claimed AS ({update} RETURNING id) "  # noqa: S608
+        f"INSERT INTO {statements.table(NoteEvent)} "
+        f"({statements.quote(NoteEvent._meta.get_field('note').column)}, "
+        f"{statements.columns(fields)}) "
+        f"SELECT claimed.id, {statements.placeholders(len(fields))} FROM claimed RETURNING id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*update_params, *params[1:]])
+        cursor.execute(statement, [*update_params, *params])
         row = cursor.fetchone()
     if row is None:
         return False
-    event.pk = row[0]
-    event._state.adding, event._state.db = False, connection.alias
+    statements.mark_saved(event, row[0])
     for name, value in changes.items():
         setattr(note, name, value)
     _announce(event)
     notes_log.info("note %s %s: %s", note.pk, event.kind, event.message, extra={
         "note_id": note.pk, "tenant_id": note.tenant_id, "upstream_ref": note.upstream_ref})
     return True
-
-
-def _update_sql(rows: QuerySet[Note], changes: dict[str, Any]) -> tuple[str, tuple]:
-    """The SQL of ``rows.update(**changes)``, compiled by the ORM, not run."""
-    query = rows.query.chain(sql.UpdateQuery)
-    query.add_update_values(changes)
-    return query.get_compiler(connection.alias).as_sql()
 
 
 def _timeline_rows() -> list[NoteEvent] | None:
@@ -249,11 +234,10 @@ def _accept_empresa_sql(field: str) -> str:
     note's INSERT; ``raw()`` only maps the row (its converters included, SQLite's dates too).
     No LIMIT: (tenant, cnpj) and (tenant, cpf) are unique, and the document is never empty."""
     meta = Empresa._meta
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in ACCEPT_EMPRESA_FIELDS)
-    return (f"SELECT {columns} FROM {quote(meta.db_table)} "  # noqa: S608 - model names
-            f"WHERE {quote(meta.get_field('tenant').column)} = %s "
-            f"AND {quote(meta.get_field(field).column)} = %s")
+    columns = statements.columns(meta.get_field(name) for name in ACCEPT_EMPRESA_FIELDS)
+    return (f"SELECT {columns} FROM {statements.table(Empresa)} "  # noqa: S608 - model names
+            f"WHERE {statements.quote(meta.get_field('tenant').column)} = %s "
+            f"AND {statements.quote(meta.get_field(field).column)} = %s")
 
 
 def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str,

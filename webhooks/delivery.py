@@ -26,6 +26,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from core import statements
 from core.claims import claim
 from core.logging import log_bind
 from webhooks import transport
@@ -143,7 +144,7 @@ def _selected(model: type[Model], alias: str) -> tuple[str, list[Field], list[li
     """The columns of ``model`` as ``alias.column``, its fields, and each field's converters
     (the backend's, then the field's own: what the ORM applies to a fetched value)."""
     fields = list(model._meta.concrete_fields)
-    columns = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+    columns = ", ".join(f"{alias}.{statements.quote(f.column)}" for f in fields)
     converters = []
     for field in fields:
         col = field.get_col(alias)
@@ -174,12 +175,11 @@ def _load_sql() -> tuple[str, list[Any]]:
     cached = _load_cache.get(wrapper)
     if cached is None:
         selected = [_selected(model, alias) for model, alias in _LOAD_PARTS]
-        q = connection.ops.quote_name
         sql = (
             f"SELECT {', '.join(columns for columns, _, _ in selected)} "  # noqa: S608
-            f"FROM {q(Delivery._meta.db_table)} d "
-            f"INNER JOIN {q(Event._meta.db_table)} e ON e.id = d.event_id "
-            f"INNER JOIN {q(Endpoint._meta.db_table)} p ON p.id = d.endpoint_id "
+            f"FROM {statements.table(Delivery)} d "
+            f"INNER JOIN {statements.table(Event)} e ON e.id = d.event_id "
+            f"INNER JOIN {statements.table(Endpoint)} p ON p.id = d.endpoint_id "
             "WHERE d.id = %s AND d.state = %s AND d.claim_token = %s"
         )
         cached = _load_cache[wrapper] = (sql, selected)
@@ -209,19 +209,14 @@ def _load_claimed(delivery_id: int, token: str) -> Delivery | None:
 
 def _attempt_insert(attempt: Attempt) -> Attempt:
     """INSERT the Attempt (values prepared by its fields, as save() would) and set its id."""
-    ops = connection.ops
     fields = [f for f in Attempt._meta.concrete_fields if not f.primary_key]
     sql = (
-        f"INSERT INTO {ops.quote_name(Attempt._meta.db_table)} "  # noqa: S608 - model's table
-        f"({', '.join(ops.quote_name(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"RETURNING {ops.quote_name(Attempt._meta.pk.column)}"
+        f"INSERT INTO {statements.table(Attempt)} ({statements.columns(fields)}) "  # noqa: S608
+        f"VALUES ({statements.placeholders(len(fields))}) RETURNING id"
     )
-    values = [f.get_db_prep_save(getattr(attempt, f.attname), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        attempt.pk = cursor.fetchone()[0]
-    attempt._state.adding, attempt._state.db = False, connection.alias
+        cursor.execute(sql, statements.prepared_for_insert(attempt, fields))
+        statements.mark_saved(attempt, cursor.fetchone()[0])
     return attempt
 
 
@@ -231,7 +226,7 @@ def _release_succeeded(delivery: Delivery, token: str, *, now: datetime,
     check_delivery_transition(DeliveryState.SENDING, DeliveryState.SUCCEEDED)
     at = connection.ops.adapt_datetimefield_value(now)
     sql = (
-        f"UPDATE {connection.ops.quote_name(Delivery._meta.db_table)} "  # noqa: S608
+        f"UPDATE {statements.table(Delivery)} "  # noqa: S608
         "SET state = %s, claim_token = '', claimed_at = NULL, delivered_at = %s, "
         "next_attempt_at = NULL, last_status_code = %s, last_error = '', updated_at = %s "
         "WHERE id = %s AND state = %s AND claim_token = %s"

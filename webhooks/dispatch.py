@@ -29,6 +29,7 @@ from django.db.models.expressions import Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from core import statements
 from core.claims import claim
 from webhooks.models import Delivery, DeliveryState, Endpoint, check_delivery_transition
 
@@ -167,8 +168,8 @@ def endpoint_drain(*, endpoint_id: int, now: datetime | None = None,
 
 
 def _claim_next_sql() -> str:
-    delivery = connection.ops.quote_name(Delivery._meta.db_table)
-    endpoint = connection.ops.quote_name(Endpoint._meta.db_table)
+    delivery = statements.table(Delivery)
+    endpoint = statements.table(Endpoint)
     # Postgres: SKIP LOCKED, so two workers chaining on one endpoint take two different rows
     # instead of queueing on the same one and the loser ending its turn. (SQLite has no row
     # locks and one writer: the plain subquery is enough there.)

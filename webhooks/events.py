@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.crypto import get_random_string
 
+from core import statements
 from fiscal.changes import FiscalChange
 from fiscal.models import Note, NoteEvent
 from fiscal.render import note_consulta
@@ -40,7 +41,7 @@ def _next_sequence(tenant_id: int) -> int:
     commit in increasing order, and a feed reader at ``after=N`` can never skip one that a
     slower transaction commits later.
     """
-    table = connection.ops.quote_name(TenantEventCounter._meta.db_table)
+    table = statements.table(TenantEventCounter)
     # One round trip: the ORM's update() cannot return the new value (Postgres and SQLite
     # 3.35+ both have RETURNING).
     sql = (f"UPDATE {table} SET last_sequence = last_sequence + 1 "  # noqa: S608 - model's table
@@ -67,17 +68,14 @@ def _event_create(event: Event) -> Event:
         event.save(force_insert=True)
         return event
     fields = [f for f in Event._meta.concrete_fields if f.name not in ("id", "sequence")]
-    params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
-    quote = connection.ops.quote_name
-    counter = quote(TenantEventCounter._meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
-    values = ", ".join(["%s"] * len(fields))
-    # Table and column names are the models'; every value is a parameter.
+    params = statements.prepared_for_insert(event, fields)
+    columns = statements.columns([Event._meta.get_field("sequence"), *fields])
     sql = (
-        f"WITH seq AS (UPDATE {counter} SET last_sequence = last_sequence + 1 "  # noqa: S608
-        "WHERE tenant_id = %s RETURNING last_sequence) "
-        f"INSERT INTO {quote(Event._meta.db_table)} ({quote('sequence')}, {columns}) "
-        f"SELECT seq.last_sequence, {values} FROM seq RETURNING id, sequence"
+        f"WITH seq AS (UPDATE {statements.table(TenantEventCounter)} "  # noqa: S608
+        "SET last_sequence = last_sequence + 1 WHERE tenant_id = %s RETURNING last_sequence) "
+        f"INSERT INTO {statements.table(Event)} ({columns}) "
+        f"SELECT seq.last_sequence, {statements.placeholders(len(fields))} FROM seq "
+        "RETURNING id, sequence"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [event.tenant_id, *params])
@@ -89,8 +87,8 @@ def _event_create(event: Event) -> Event:
             )
             cursor.execute(sql, [event.tenant_id, *params])
             row = cursor.fetchone()
-    event.pk, event.sequence = row
-    event._state.adding, event._state.db = False, connection.alias
+    statements.mark_saved(event, row[0])
+    event.sequence = row[1]
     return event
 
 
