@@ -152,15 +152,20 @@ def timeline_add(event: NoteEvent) -> NoteEvent:
 
 def note_event(note: Note, kind: str, message: str = "", **data: Any) -> NoteEvent:
     event = timeline_add(NoteEvent(note=note, kind=kind, message=message, data=data))
-    notes_log.info("note %s %s: %s", note.pk, kind, message, extra={
-        "note_id": note.pk, "tenant_id": note.tenant_id, "upstream_ref": note.upstream_ref})
+    _log_event(note, event)
     return event
+
+
+def _log_event(note: Note, event: NoteEvent) -> None:
+    notes_log.info("note %s %s: %s", note.pk, event.kind, event.message, extra={
+        "note_id": note.pk, "tenant_id": note.tenant_id, "upstream_ref": note.upstream_ref})
 
 
 def claim_with_event(note: Note, *, where: dict[str, Any], event: NoteEvent,
                      **changes: Any) -> bool:
     """``core.claims.claim`` of the note's row and, only if it took, its timeline row: both
-    committed together (the caller is not in a transaction) or neither.
+    committed together (the caller is not in a transaction) or neither. On success ``note``
+    carries ``changes``.
 
     On Postgres one statement does both (an ``UPDATE ... RETURNING`` feeding the ``INSERT``):
     the write-ahead before each POST cost two statements and two commits for one fact."""
@@ -168,8 +173,18 @@ def claim_with_event(note: Note, *, where: dict[str, Any], event: NoteEvent,
         with transaction.atomic():
             if not claim(Note, note.pk, where=where, **changes):
                 return False
-            note_event(note, event.kind, event.message, **event.data)
-        return True
+            timeline_add(event)
+    elif not _claim_and_insert(note, where=where, event=event, changes=changes):
+        return False
+    for name, value in changes.items():
+        setattr(note, name, value)
+    _log_event(note, event)
+    return True
+
+
+def _claim_and_insert(note: Note, *, where: dict[str, Any], event: NoteEvent,
+                      changes: dict[str, Any]) -> bool:
+    """``claim_with_event`` on Postgres: one ``WITH claimed AS (UPDATE ...) INSERT``."""
     update, update_params = statements.update_sql(
         Note.objects.filter(pk=note.pk, **where), changes)
     event.created_at = now()
@@ -189,11 +204,7 @@ def claim_with_event(note: Note, *, where: dict[str, Any], event: NoteEvent,
     if row is None:
         return False
     statements.mark_saved(event, row[0])
-    for name, value in changes.items():
-        setattr(note, name, value)
     _announce(event)
-    notes_log.info("note %s %s: %s", note.pk, event.kind, event.message, extra={
-        "note_id": note.pk, "tenant_id": note.tenant_id, "upstream_ref": note.upstream_ref})
     return True
 
 
@@ -241,18 +252,17 @@ def _accept_empresa_sql(field: str) -> str:
 
 
 def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str,
-                         only: tuple[str, ...] | None = None) -> Empresa:
+                         accepting: bool = False) -> Empresa:
     """The tenant's company that emits this document, enabled for the type (Focus's errors).
 
-    ``only``: load just these columns (the accept path: ``ACCEPT_EMPRESA_FIELDS``)."""
+    ``accepting``: the accept path, which loads only ``ACCEPT_EMPRESA_FIELDS``."""
     field = "cpf" if len(document) == 11 else "cnpj"
-    if only == ACCEPT_EMPRESA_FIELDS:
+    if accepting:
         companies = Empresa.objects.raw(_accept_empresa_sql(field), [tenant.pk, document])
     else:
-        # The tokens are for the worker: not decrypted on the accept path.
-        companies = (Empresa.objects.only(*only) if only
-                     else Empresa.objects.defer("token_homologacao", "token_producao"))
-        companies = companies.filter(tenant=tenant, **{field: document})[:1]
+        # The tokens are for the worker: not decrypted on the request path.
+        companies = (Empresa.objects.defer("token_homologacao", "token_producao")
+                     .filter(tenant=tenant, **{field: document})[:1])
     empresa = next(iter(companies), None)
     if empresa is None:
         # Reference: focus-nfe-api-v2.txt, "403 permissao_negada CNPJ do emitente não autorizado".
@@ -285,7 +295,7 @@ def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any
     ref = validate_ref(ref, doc_type=doc_type)
     _, document = validate_document(doc_type, payload)
     empresa = empresa_for_document(tenant=api_key.tenant, doc_type=doc_type, document=document,
-                                   only=ACCEPT_EMPRESA_FIELDS)
+                                   accepting=True)
     return note_persist(api_key=api_key, empresa=empresa, doc_type=doc_type, ref=ref,
                         payload=payload, params=params)
 

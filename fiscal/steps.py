@@ -166,12 +166,9 @@ def _submit(note: Note, token: str, client: FocusClient) -> StepResult:
         submitted = NoteEvent(note=note, kind=NoteEvent.Kind.SUBMITTED,
                               message="sent to Focus",
                               data={"attempt": attempt, "upstream_ref": note.upstream_ref})
-        if not claim_with_event(note, where={"claim_token": token}, event=submitted,
+        return claim_with_event(note, where={"claim_token": token}, event=submitted,
                                 in_doubt=True, next_action=NextAction.SYNC,
-                                submit_attempts=attempt, submitted_at=now()):
-            return False
-        note.submit_attempts = attempt
-        return True
+                                submit_attempts=attempt, submitted_at=now())
 
     try:
         response = _post(client, note, write_ahead)

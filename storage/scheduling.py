@@ -167,10 +167,12 @@ def _create_bulk(rows: list[dict[str, Any]], *, read: bool = True) -> list[Artif
         return []
     first = rows[0]  # the files of one note: one tenant, one environment
     keys = [values["key"] for values in rows]
-    taken = Artifact.objects.filter(
-        Q(tenant_id=first["tenant_id"], environment=first["environment"],
-          source_path__in=[values["source_path"] for values in rows]) | Q(key__in=keys)
-    ).values_list("tenant_id", "environment", "source_path", "key") if read else []
+    taken: list[tuple[int, str, str, str]] = []
+    if read:
+        taken = list(Artifact.objects.filter(
+            Q(tenant_id=first["tenant_id"], environment=first["environment"],
+              source_path__in=[values["source_path"] for values in rows]) | Q(key__in=keys)
+        ).values_list("tenant_id", "environment", "source_path", "key"))
     sources = {(t, e, p) for t, e, p, _ in taken}
     used = {k for *_, k in taken}
     new = []
