@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Actor
 
 
@@ -40,3 +42,29 @@ def test_an_unreachable_cache_never_refuses_a_tenant(actor: Actor, settings) -> 
     }}  # the settings fixture resets Django's cache handlers on change
     codes = [actor.client.get("/api/v1/empresas").status_code for _ in range(3)]
     assert codes == [200, 200, 200]
+
+
+def test_a_counter_is_created_with_its_expiry_and_read_back_by_django() -> None:
+    """core.cache.incr on Redis: one atomic round trip that writes the integer Django's own
+    add/get use, with its expiry set when the counter is created, and a counter gone (expired)
+    starts again at one."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    from core import cache as shared
+
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        pytest.skip("the counters are in Redis in services mode only")
+    client = backend._cache.get_client(write=True)
+    name = backend.make_and_validate_key("fg:test-counter")
+    assert [shared.incr("fg:test-counter", timeout=120) for _ in range(3)] == [1, 2, 3]
+    assert backend.get("fg:test-counter") == 3
+    assert 0 < client.ttl(name) <= 120
+    # Later increments keep the expiry of the window's first one.
+    client.expire(name, 30)
+    assert shared.incr("fg:test-counter", timeout=120) == 4
+    assert 0 < client.ttl(name) <= 30
+    client.delete(name)  # as Redis does when the expiry passes
+    assert shared.incr("fg:test-counter", timeout=120) == 1
+    assert 0 < client.ttl(name) <= 120
