@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import connection
 from django.db.models import Model, QuerySet
+
+from core import statements
 
 
 def claim(
@@ -26,5 +29,13 @@ def claim(
     True when this call made the change; False when the row has moved on (someone else's
     claim, a replay, a pause) or is gone. ``rows`` is a model or a queryset to narrow it.
     """
+    if isinstance(rows, type):
+        # The common claim (plain values on a model's columns) skips the ORM's compile: it is
+        # on every step of every note and every webhook attempt.
+        plain = statements.plain_update(rows, pk, changes, where)
+        if plain is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(*plain)
+                return cursor.rowcount == 1
     queryset = rows._default_manager.all() if isinstance(rows, type) else rows
     return queryset.filter(pk=pk, **(where or {})).update(**changes) == 1

@@ -12,7 +12,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -120,7 +120,7 @@ def _save_with_rows(note: Note, update_fields: Sequence[str], rows: list[NoteEve
     # pre_save: auto_now (updated_at) as save() sets it.
     values = {name: Note._meta.get_field(name).pre_save(note, add=False)
               for name in update_fields}
-    update, update_params = statements.update_sql(Note.objects.filter(pk=note.pk), values)
+    update, update_params = statements.update_sql(Note, note.pk, values)
     fields = _timeline_fields()
     params = [value for row in rows for value in statements.prepared_for_insert(row, fields)]
     statement = (
@@ -133,6 +133,53 @@ def _save_with_rows(note: Note, update_fields: Sequence[str], rows: list[NoteEve
         ids = [row_id for (row_id,) in cursor.fetchall()]
     for row, row_id in zip(rows, ids, strict=True):
         statements.mark_saved(row, row_id)
+
+
+def _insert_with_event(note: Note, event: NoteEvent) -> None:
+    """Insert a new note and its first timeline row, both or neither (IntegrityError when
+    the note's ref is taken).
+
+    On Postgres one statement (``WITH note AS (INSERT ... RETURNING id) INSERT ...``), in
+    autocommit when the caller has no transaction: the accept's two INSERTs cost more CPU to
+    compile than to run, and a transaction around them two more round trips."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            note.save(force_insert=True)
+            timeline_add(event)
+    else:
+        # Inside a caller's transaction, a savepoint: a taken ref must not break it.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            _insert_note_and_event(note, event)
+    _log_event(note, event)
+
+
+def _insert_note_and_event(note: Note, event: NoteEvent) -> None:
+    note_fields, event_fields, statement = _note_and_event_sql()
+    params = [*statements.prepared_for_insert(note, note_fields),
+              *statements.prepared_for_insert(event, event_fields)]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        note_id, event_id = cursor.fetchone()
+    statements.mark_saved(note, note_id)
+    event.note = note  # its note_id, now known
+    statements.mark_saved(event, event_id)
+    _announce(event)
+
+
+@functools.cache
+def _note_and_event_sql() -> tuple[list[Field], list[Field], str]:
+    note_fields = statements.insert_fields(Note)
+    event_fields = _timeline_fields()[1:]  # the note's id comes from the first INSERT
+    return note_fields, event_fields, (
+        f"WITH note AS (INSERT INTO {statements.table(Note)} "  # noqa: S608 - model names
+        f"({statements.columns(note_fields)}) "
+        f"VALUES ({statements.placeholders(len(note_fields))}) RETURNING id) "
+        f"INSERT INTO {statements.table(NoteEvent)} "
+        f"({statements.quote(NoteEvent._meta.get_field('note').column)}, "
+        f"{statements.columns(event_fields)}) "
+        f"SELECT note.id, {statements.placeholders(len(event_fields))} FROM note "
+        f"RETURNING {statements.quote(NoteEvent._meta.get_field('note').column)}, id"
+    )
 
 
 def _timeline_fields() -> list[Field]:
@@ -185,8 +232,7 @@ def claim_with_event(note: Note, *, where: dict[str, Any], event: NoteEvent,
 def _claim_and_insert(note: Note, *, where: dict[str, Any], event: NoteEvent,
                       changes: dict[str, Any]) -> bool:
     """``claim_with_event`` on Postgres: one ``WITH claimed AS (UPDATE ...) INSERT``."""
-    update, update_params = statements.update_sql(
-        Note.objects.filter(pk=note.pk, **where), changes)
+    update, update_params = statements.update_sql(Note, note.pk, changes, where)
     event.created_at = now()
     fields = _timeline_fields()[1:]  # the note's id comes from the claim
     params = statements.prepared(
@@ -237,18 +283,17 @@ ACCEPT_EMPRESA_FIELDS = (
 )
 
 
-@functools.cache
-def _accept_empresa_sql(field: str) -> str:
-    """The accept path's company query, written once per process from the model's names.
-
-    Compiling it through the QuerySet on every request cost about 0.8 ms of CPU, more than the
-    note's INSERT; ``raw()`` only maps the row (its converters included, SQLite's dates too).
-    No LIMIT: (tenant, cnpj) and (tenant, cpf) are unique, and the document is never empty."""
-    meta = Empresa._meta
-    columns = statements.columns(meta.get_field(name) for name in ACCEPT_EMPRESA_FIELDS)
-    return (f"SELECT {columns} FROM {statements.table(Empresa)} "  # noqa: S608 - model names
-            f"WHERE {statements.quote(meta.get_field('tenant').column)} = %s "
-            f"AND {statements.quote(meta.get_field(field).column)} = %s")
+# The accept path's company query, by the document's column: compiled once per process
+# (core.statements). Building and compiling it on every request cost more CPU than the note's
+# INSERT. No ORDER BY: (tenant, cnpj) and (tenant, cpf) are unique, the document never empty.
+_ACCEPT_EMPRESA = {
+    field: statements.PreparedSelect(
+        lambda tenant_id, document, field=field: Empresa.objects.only(*ACCEPT_EMPRESA_FIELDS)
+        .filter(tenant_id=tenant_id, **{field: document})[:1],
+        tenant_id=-7_000_006, document="\x00document",
+    )
+    for field in ("cnpj", "cpf")
+}
 
 
 def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str,
@@ -258,12 +303,11 @@ def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str,
     ``accepting``: the accept path, which loads only ``ACCEPT_EMPRESA_FIELDS``."""
     field = "cpf" if len(document) == 11 else "cnpj"
     if accepting:
-        companies = Empresa.objects.raw(_accept_empresa_sql(field), [tenant.pk, document])
+        empresa = _ACCEPT_EMPRESA[field].one(tenant_id=tenant.pk, document=document)
     else:
         # The tokens are for the worker: not decrypted on the request path.
-        companies = (Empresa.objects.defer("token_homologacao", "token_producao")
-                     .filter(tenant=tenant, **{field: document})[:1])
-    empresa = next(iter(companies), None)
+        empresa = next(iter(Empresa.objects.defer("token_homologacao", "token_producao")
+                            .filter(tenant=tenant, **{field: document})[:1]), None)
     if empresa is None:
         # Reference: focus-nfe-api-v2.txt, "403 permissao_negada CNPJ do emitente não autorizado".
         raise FocusError(
@@ -314,20 +358,21 @@ def note_persist(*, api_key: ApiKey, empresa: Empresa, doc_type: str, ref: str,
     try:
         # The common case is a new ref: insert straight away and let the unique constraint
         # say when it is not (no read first, no race between the read and the insert).
-        with transaction.atomic():
-            note = Note.objects.create(
-                **key,
-                empresa=empresa,
-                upstream_ref=f"fg{secrets.token_hex(12)}",
-                payload=payload,
-                upstream_params=params or {},
-                next_action=NextAction.SUBMIT,
-                next_action_at=lease_until,
-                claim_token=token,
-                priority=1,
-            )
-            note_event(note, NoteEvent.Kind.CREATED, "accepted from the tenant",
-                       api_key=api_key.display_prefix)
+        note = Note(
+            **key,
+            empresa=empresa,
+            upstream_ref=f"fg{secrets.token_hex(12)}",
+            payload=payload,
+            upstream_params=params or {},
+            next_action=NextAction.SUBMIT,
+            next_action_at=lease_until,
+            claim_token=token,
+            priority=1,
+        )
+        created = NoteEvent(note=note, kind=NoteEvent.Kind.CREATED,
+                            message="accepted from the tenant",
+                            data={"api_key": api_key.display_prefix})
+        _insert_with_event(note, created)
         return Accepted(note, token)
     except IntegrityError:
         pass
