@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core import statements
 from core.parsers import StrictJSONParser
 from fiscal.focus.client import FocusClient, FocusNotFound, FocusUpstreamError
 from fiscal.models import (
@@ -138,13 +139,27 @@ def _ensure(client: FocusClient, empresa: Empresa, environment: str, event: str,
     return hook
 
 
+# The two queries of every hook delivery, compiled once per process (core.statements).
+_ACTIVE_HOOK = statements.PreparedSelect(
+    # [:1], not first(): a primary key needs no ORDER BY.
+    lambda hook_id: FocusHook.objects.select_related("empresa")
+    .defer("empresa__token_homologacao", "empresa__token_producao")  # not decrypted here
+    .filter(pk=hook_id, is_active=True)[:1],
+    hook_id=-7_000_001,
+)
+_HOOKED_NOTE = statements.PreparedSelect(
+    # Only the note's row is locked: hooks of one tenant never queue on its row. The company's
+    # tokens are not needed (nor decrypted) here; upstream_ref is unique, so no ORDER BY.
+    lambda ref, empresa_id, environment: Note.objects.select_for_update(of=("self",))
+    .select_related("tenant", "empresa")
+    .defer("empresa__token_homologacao", "empresa__token_producao")
+    .filter(upstream_ref=ref, empresa_id=empresa_id, environment=environment)[:1],
+    ref="\x00ref", empresa_id=-7_000_002, environment="\x00environment",
+)
+
+
 def hook_authenticate(*, hook_id: int, presented: str | None) -> FocusHook | None:
-    # [:1], not first(): a primary key needs no ORDER BY (compiled on every hook).
-    hook = next(iter(
-        FocusHook.objects.select_related("empresa")
-        .defer("empresa__token_homologacao", "empresa__token_producao")  # not decrypted here
-        .filter(pk=hook_id, is_active=True)[:1]
-    ), None)
+    hook = _ACTIVE_HOOK.one(hook_id=hook_id)
     expected = hook.secret if hook else secrets.token_urlsafe(32)
     if not presented or not hmac.compare_digest(expected.encode(), presented.encode()):
         return None
@@ -201,16 +216,8 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
     # No savepoint: hook_receive's transaction is the one that counts, and nothing here
     # catches an error to carry on inside it.
     with transaction.atomic(savepoint=False):
-        note = next(iter(
-            # Only the note's row is locked: hooks of one tenant never queue on its row. The
-            # company's tokens are not needed (nor decrypted) here; upstream_ref is unique, so
-            # no ORDER BY either.
-            Note.objects.select_for_update(of=("self",))
-            .select_related("tenant", "empresa")
-            .defer("empresa__token_homologacao", "empresa__token_producao")
-            .filter(upstream_ref=ref, empresa_id=hook.empresa_id,
-                    environment=hook.environment)[:1]
-        ), None)
+        note = _HOOKED_NOTE.one(ref=ref, empresa_id=hook.empresa_id,
+                                environment=hook.environment)
         if note is None:
             reason = ("other_company_or_environment"
                       if ref and Note.objects.filter(upstream_ref=ref).exists() else "unknown_ref")

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from core import statements
 from core.claims import claim
 from core.logging import log_bind
 from fiscal.changes import ChangeType, FiscalChange, publish
@@ -110,7 +111,9 @@ class StepResult:
 def note_run_step(*, note_id: int, token: str, timeout: float | None = None,
                   urgent: bool | None = None) -> StepResult:
     """Run the claimed step of a note (submit or sync). Idempotent: a stale token does nothing."""
-    note = Note.objects.select_related("empresa", "tenant").get(pk=note_id)
+    note = _STEP_NOTE.one(pk=note_id)
+    if note is None:
+        raise Note.DoesNotExist(f"note {note_id}")
     log_bind(note_id=note.pk, tenant_id=note.tenant_id, upstream_ref=note.upstream_ref)
     if note.claim_token != token:
         return StepResult(note=note)
@@ -146,15 +149,26 @@ def _release(note: Note, token: str, action: str, *, delay: float, error: str = 
     )
 
 
+# The note again, locked for the answer's transaction. Its company and tenant come in the same
+# query (the subscribers and the first poll's delay need them) but are not locked: only the
+# note's row is (``of=("self",)``), so notes of one tenant never queue behind each other. The
+# company's tokens are not read after the answer: not loaded (nor decrypted) again. Compiled
+# once per process, as the step's first read (core.statements).
+_LOCKED = statements.PreparedSelect(
+    lambda pk: Note.objects.select_for_update(of=("self",)).select_related("empresa", "tenant")
+    .defer("empresa__token_homologacao", "empresa__token_producao").filter(pk=pk),
+    pk=-7_000_003,
+)
+_STEP_NOTE = statements.PreparedSelect(
+    lambda pk: Note.objects.select_related("empresa", "tenant").filter(pk=pk), pk=-7_000_004,
+)
+
+
 def _lock(note: Note) -> Note:
-    """The note again, locked for the answer's transaction. Its company and tenant come in
-    the same query (the subscribers and the first poll's delay need them) but are not
-    locked: only the note's row is (``of=("self",)``), so notes of one tenant never queue
-    behind each other. The company's tokens are not read after the answer: not loaded (nor
-    decrypted) again."""
-    return (Note.objects.select_for_update(of=("self",)).select_related("empresa", "tenant")
-            .defer("empresa__token_homologacao", "empresa__token_producao")
-            .get(pk=note.pk))
+    locked = _LOCKED.one(pk=note.pk)
+    if locked is None:
+        raise Note.DoesNotExist(f"note {note.pk}")
+    return locked
 
 
 def _submit(note: Note, token: str, client: FocusClient) -> StepResult:

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import statements
 from core.claims import claim
 from fiscal.changes import ChangeType, FiscalChange
 from fiscal.focus.client import base_url
@@ -186,7 +187,7 @@ def _create_bulk(rows: list[dict[str, Any]], *, read: bool = True) -> list[Artif
         used.add(key)
         new.append(Artifact(key=key, state=ArtifactState.PENDING, next_attempt_at=timezone.now(),
                             legal_hold=settings.FG_RETENTION_LEGAL_HOLD, **values))
-    return Artifact.objects.bulk_create(new) if new else []
+    return statements.insert(new)
 
 
 def _note_file_row(

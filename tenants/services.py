@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core import cache as shared_cache
+from core import statements
 from core.claims import claim
 from core.crypto import mask_secret
 from core.errors import ApiError, Conflict
@@ -88,17 +89,22 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+# Every authenticated request runs this query: compiled once per process (public_id is
+# unique, so no ORDER BY and at most one row).
+_KEY_WITH_TENANT = statements.PreparedSelect(
+    lambda public_id, environment: ApiKey.objects.select_related("tenant").filter(
+        public_id=public_id, environment=environment)[:1],
+    public_id="\x00public-id", environment="\x00environment",
+)
+
+
 def api_key_authenticate(*, raw: str) -> ApiKey | None:
     """The active key for a raw key string, or None. Constant-time on the secret."""
     environment = next((env for p, env in _KEY_PREFIXES.items() if raw.startswith(p)), None)
     body = raw[8:]
     if environment is None or len(body) != _PUBLIC_ID_LENGTH + _SECRET_LENGTH:
         return None
-    api_key = (
-        ApiKey.objects.select_related("tenant")
-        .filter(public_id=body[:_PUBLIC_ID_LENGTH], environment=environment)
-        .first()
-    )
+    api_key = _KEY_WITH_TENANT.one(public_id=body[:_PUBLIC_ID_LENGTH], environment=environment)
     expected = api_key.secret_hash if api_key else _DUMMY_HASH
     if not hmac.compare_digest(expected, _hash_key(raw)) or api_key is None:
         return None

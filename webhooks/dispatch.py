@@ -24,9 +24,9 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, QuerySet, Subquery
+from django.db.models import F, QuerySet
 from django.db.models.expressions import Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from core import statements
@@ -77,15 +77,7 @@ def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue
         if endpoint_id in full:
             continue
         token = secrets.token_hex(8)
-        # The cap is checked by the claim itself (a count of the endpoint's deliveries in
-        # flight, in the same statement): one round trip per delivery, and the count is the
-        # one at the moment of the claim, this loop's own claims included.
-        in_flight = (Delivery.objects.filter(endpoint_id=endpoint_id, state=DeliveryState.SENDING)
-                     .order_by().values("endpoint_id").annotate(n=Count("id")).values("n"))
-        rows = Delivery.objects.alias(busy=Coalesce(Subquery(in_flight), 0)).filter(busy__lt=cap)
-        if not delivery_move(delivery_id, source=DeliveryState.PENDING,
-                             target=DeliveryState.SENDING, where={"next_attempt_at__lte": now},
-                             rows=rows, claim_token=token, claimed_at=now):
+        if not _claim_one(delivery_id, endpoint_id, token=token, now=now, cap=cap):
             # Someone else claimed it, it was replayed / paused meanwhile, or the endpoint is
             # at its cap: the rest of its candidates wait too (the order is kept).
             if not Delivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING,
@@ -96,6 +88,34 @@ def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue
         claimed += 1
         _send_or_give_back(delivery_id, token, enqueue)
     return claimed
+
+
+def _claim_sql() -> str:
+    delivery = statements.table(Delivery)
+    return (
+        f"UPDATE {delivery} SET state = %s, claim_token = %s, claimed_at = %s "  # noqa: S608
+        "WHERE id = %s AND state = %s AND next_attempt_at <= %s "
+        f"AND (SELECT COUNT(*) FROM {delivery} WHERE endpoint_id = %s AND state = %s) < %s "
+        "RETURNING id"
+    )
+
+
+def _claim_one(delivery_id: int, endpoint_id: int, *, token: str, now: datetime,
+               cap: int) -> bool:
+    """Move one delivery from pending to sending if it is still pending and due, and its
+    endpoint has fewer than ``cap`` in flight. The cap is checked by the claim itself (a count
+    in the same statement): one round trip per delivery, and the count is the one at the
+    moment of the claim, the caller's own earlier claims included. Plain SQL: the fast path
+    runs it in the request that settled the note, where compiling it cost more than running
+    it."""
+    check_delivery_transition(DeliveryState.PENDING, DeliveryState.SENDING)
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), [
+            DeliveryState.SENDING, token, at, delivery_id, DeliveryState.PENDING, at,
+            endpoint_id, DeliveryState.SENDING, cap,
+        ])
+        return cursor.fetchone() is not None
 
 
 def _send_or_give_back(delivery_id: int, token: str, enqueue: Enqueue) -> bool:

@@ -116,7 +116,14 @@ def deliveries_create(event: Event, endpoints: Iterable[Endpoint], *, now: datet
         for endpoint in endpoints
     ]
     # Postgres returns the ids; SQLite (3.35+) too, through RETURNING.
-    return Delivery.objects.bulk_create(deliveries)
+    return statements.insert(deliveries)
+
+
+# Read with every event (core.statements: compiled once per process).
+_TENANT_ENDPOINTS = statements.PreparedSelect(
+    lambda tenant_id: Endpoint.objects.filter(tenant_id=tenant_id, deleted_at=None),
+    tenant_id=-7_000_005,
+)
 
 
 def event_record(
@@ -139,10 +146,8 @@ def event_record(
             tenant=tenant, type=type, environment=environment, doc_type=doc_type, note=note,
             empresa=empresa, data=data, created_at=now,
         ))
-        endpoints = [
-            endpoint for endpoint in Endpoint.objects.filter(tenant=tenant, deleted_at=None)
-            if endpoint_matches(endpoint, event)
-        ]
+        endpoints = [endpoint for endpoint in _TENANT_ENDPOINTS.all(tenant_id=tenant.pk)
+                     if endpoint_matches(endpoint, event)]
         deliveries = deliveries_create(event, endpoints, now=now)
         if note is not None:
             timeline_add(NoteEvent(
