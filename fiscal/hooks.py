@@ -148,11 +148,11 @@ _ACTIVE_HOOK = statements.PreparedSelect(
     hook_id=-7_000_001,
 )
 _HOOKED_NOTE = statements.PreparedSelect(
-    # Only the note's row is locked: hooks of one tenant never queue on its row. The company's
-    # tokens are not needed (nor decrypted) here; upstream_ref is unique, so no ORDER BY.
+    # Only the note's row is locked: hooks of one tenant never queue on its row. Its company is
+    # the hook's (loaded with it), its payload is not read; upstream_ref is unique, so no
+    # ORDER BY.
     lambda ref, empresa_id, environment: Note.objects.select_for_update(of=("self",))
-    .select_related("tenant", "empresa")
-    .defer("empresa__token_homologacao", "empresa__token_producao")
+    .select_related("tenant").defer("payload")
     .filter(upstream_ref=ref, empresa_id=empresa_id, environment=environment)[:1],
     ref="\x00ref", empresa_id=-7_000_002, environment="\x00environment",
 )
@@ -223,6 +223,7 @@ def note_apply_hook(*, hook: FocusHook, body: dict[str, Any]) -> Note | None:
                       if ref and Note.objects.filter(upstream_ref=ref).exists() else "unknown_ref")
             hook_record_refusal(hook=hook, body=body, reason=reason)
             return None
+        note.empresa = hook.empresa  # the same row (the filter above), already in memory
         _touch(hook)
         waiting = note.status == NoteStatus.PROCESSANDO
         if waiting and (not status or status == note.status or status in _HOOK_SETTLES):

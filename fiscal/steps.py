@@ -149,15 +149,11 @@ def _release(note: Note, token: str, action: str, *, delay: float, error: str = 
     )
 
 
-# The note again, locked for the answer's transaction. Its company and tenant come in the same
-# query (the subscribers and the first poll's delay need them) but are not locked: only the
-# note's row is (``of=("self",)``), so notes of one tenant never queue behind each other. The
-# company's tokens are not read after the answer: not loaded (nor decrypted) again. Compiled
-# once per process, as the step's first read (core.statements).
+# The note again, locked for the answer's transaction: its row only, and not its payload (the
+# answer never reads the document sent; one more JSON body to load). Compiled once per process,
+# as the step's first read (core.statements).
 _LOCKED = statements.PreparedSelect(
-    lambda pk: Note.objects.select_for_update(of=("self",)).select_related("empresa", "tenant")
-    .defer("empresa__token_homologacao", "empresa__token_producao").filter(pk=pk),
-    pk=-7_000_003,
+    lambda pk: Note.objects.select_for_update().defer("payload").filter(pk=pk), pk=-7_000_003,
 )
 _STEP_NOTE = statements.PreparedSelect(
     lambda pk: Note.objects.select_related("empresa", "tenant").filter(pk=pk), pk=-7_000_004,
@@ -168,6 +164,10 @@ def _lock(note: Note) -> Note:
     locked = _LOCKED.one(pk=note.pk)
     if locked is None:
         raise Note.DoesNotExist(f"note {note.pk}")
+    # The company and tenant the step read moments ago (the subscribers and the first poll's
+    # delay need them). Their rows were never locked with the note's, so notes of one tenant
+    # never queue behind each other, and reading them again would only cost another join.
+    locked.empresa, locked.tenant = note.empresa, note.tenant
     return locked
 
 
