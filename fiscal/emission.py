@@ -37,7 +37,11 @@ def submit_timeout(note: Note) -> float | None:
     """The deadline of an inline submit, or None: hand it to a worker."""
     if note.payload.get("importacao"):
         return inline_timeout()
-    if note.doc_type == "nfce":
+    return _emission_timeout(note.doc_type)
+
+
+def _emission_timeout(doc_type: str) -> float | None:
+    if doc_type == "nfce":
         return settings.FG_NFCE_INLINE_TIMEOUT
     if settings.FG_INLINE_SUBMIT:
         return settings.FG_INLINE_SUBMIT_TIMEOUT
@@ -53,7 +57,7 @@ def note_submit(*, accepted: Accepted) -> StepResult:
         tasks.enqueue_step(note.pk, "submit", accepted.claim_token)
         return StepResult(note=note)
     return steps.note_run_step(note_id=note.pk, token=accepted.claim_token, urgent=True,
-                                  timeout=timeout)
+                               timeout=timeout, note=note if accepted.ready else None)
 
 
 def note_emit(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any,
@@ -61,5 +65,6 @@ def note_emit(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any,
     """POST /v2/<doc>?ref=: accept the note, then submit it."""
     params = emission_params(doc_type=doc_type, forma_emissao=forma_emissao)
     accepted = services.note_accept(api_key=api_key, doc_type=doc_type, ref=ref,
-                                    payload=payload, params=params)
+                                    payload=payload, params=params,
+                                    with_token=_emission_timeout(doc_type) is not None)
     return note_submit(accepted=accepted)

@@ -283,27 +283,31 @@ ACCEPT_EMPRESA_FIELDS = (
 )
 
 
-# The accept path's company query, by the document's column: compiled once per process
-# (core.statements). Building and compiling it on every request cost more CPU than the note's
-# INSERT. No ORDER BY: (tenant, cnpj) and (tenant, cpf) are unique, the document never empty.
-_ACCEPT_EMPRESA = {
-    field: statements.PreparedSelect(
-        lambda tenant_id, document, field=field: Empresa.objects.only(*ACCEPT_EMPRESA_FIELDS)
+@functools.cache
+def _accept_empresa(field: str, token_environment: str | None) -> statements.PreparedSelect:
+    """The accept path's company query, by the document's column, compiled once per process
+    (core.statements): building and compiling it on every request cost more CPU than the
+    note's INSERT. With ``token_environment``, the company's Focus token of that environment
+    (and its fingerprint) too: the inline submit that follows reads nothing again. No ORDER
+    BY: (tenant, cnpj) and (tenant, cpf) are unique, the document never empty."""
+    token = ((f"token_{token_environment}", f"token_{token_environment}_fingerprint")
+             if token_environment else ())
+    return statements.PreparedSelect(
+        lambda tenant_id, document: Empresa.objects.only(*ACCEPT_EMPRESA_FIELDS, *token)
         .filter(tenant_id=tenant_id, **{field: document})[:1],
         tenant_id=-7_000_006, document="\x00document",
     )
-    for field in ("cnpj", "cpf")
-}
 
 
 def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str,
-                         accepting: bool = False) -> Empresa:
+                         accepting: bool = False, token_of: str | None = None) -> Empresa:
     """The tenant's company that emits this document, enabled for the type (Focus's errors).
 
-    ``accepting``: the accept path, which loads only ``ACCEPT_EMPRESA_FIELDS``."""
+    ``accepting``: the accept path, which loads only ``ACCEPT_EMPRESA_FIELDS`` and, with
+    ``token_of``, the company's Focus token of that environment."""
     field = "cpf" if len(document) == 11 else "cnpj"
     if accepting:
-        empresa = _ACCEPT_EMPRESA[field].one(tenant_id=tenant.pk, document=document)
+        empresa = _accept_empresa(field, token_of).one(tenant_id=tenant.pk, document=document)
     else:
         # The tokens are for the worker: not decrypted on the request path.
         empresa = next(iter(Empresa.objects.defer("token_homologacao", "token_producao")
@@ -331,17 +335,25 @@ def empresa_for_document(*, tenant: Tenant, doc_type: str, document: str,
 class Accepted:
     note: Note
     claim_token: str
+    # The note's company carries its Focus token: an inline submit runs on this note as it is,
+    # without reading it again.
+    ready: bool = False
 
 
 def note_accept(*, api_key: ApiKey, doc_type: str, ref: str | None, payload: Any,
-                params: dict[str, str] | None = None) -> Accepted:
-    """Validate like Focus's first validation, find the company, and persist the note."""
+                params: dict[str, str] | None = None, with_token: bool = False) -> Accepted:
+    """Validate like Focus's first validation, find the company, and persist the note.
+
+    ``with_token``: an inline submit follows; the company's token comes with it."""
     ref = validate_ref(ref, doc_type=doc_type)
     _, document = validate_document(doc_type, payload)
     empresa = empresa_for_document(tenant=api_key.tenant, doc_type=doc_type, document=document,
-                                   accepting=True)
-    return note_persist(api_key=api_key, empresa=empresa, doc_type=doc_type, ref=ref,
-                        payload=payload, params=params)
+                                   accepting=True,
+                                   token_of=api_key.environment if with_token else None)
+    accepted = note_persist(api_key=api_key, empresa=empresa, doc_type=doc_type, ref=ref,
+                            payload=payload, params=params)
+    accepted.ready = with_token
+    return accepted
 
 
 def note_persist(*, api_key: ApiKey, empresa: Empresa, doc_type: str, ref: str,

@@ -109,9 +109,13 @@ class StepResult:
 
 
 def note_run_step(*, note_id: int, token: str, timeout: float | None = None,
-                  urgent: bool | None = None) -> StepResult:
-    """Run the claimed step of a note (submit or sync). Idempotent: a stale token does nothing."""
-    note = _STEP_NOTE.one(pk=note_id)
+                  urgent: bool | None = None, note: Note | None = None) -> StepResult:
+    """Run the claimed step of a note (submit or sync). Idempotent: a stale token does nothing.
+
+    ``note``: the note as its accept has just written it, with its company's token and its
+    tenant (the inline submit): not read again. The write-ahead claim checks the token in the
+    database all the same."""
+    note = note or _STEP_NOTE.one(pk=note_id)
     if note is None:
         raise Note.DoesNotExist(f"note {note_id}")
     log_bind(note_id=note.pk, tenant_id=note.tenant_id, upstream_ref=note.upstream_ref)

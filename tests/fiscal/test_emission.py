@@ -243,3 +243,23 @@ def test_json_bodies_are_read_whatever_the_content_type_like_focus(
     assert response.status_code == 202, response.content
     broken = actor.client.post("/v2/nfe?ref=ct-y", data="{", content_type=content_type)
     assert broken.status_code == 415
+
+
+def test_an_inline_submit_reads_the_note_once_its_lock_and_the_company_once(
+        actor: Actor, empresa: Empresa, upstream: Upstream) -> None:
+    """The statements of POST /v2/nfe with the submit inline: the accept reads the company with
+    its Focus token and writes the note; the submit runs on that note (no read of it nor of the
+    company again), writes ahead, and locks the note once for Focus's answer."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert emit(actor, "stmts-1", nfe_payload(VALID_CNPJ)).status_code == 202
+    statements = [q["sql"] for q in queries.captured_queries]
+    reads = [sql for sql in statements if sql.startswith("SELECT")]
+    note_reads = [sql for sql in reads if 'FROM "fiscal_note"' in sql]
+    assert len(note_reads) == 1 and note_reads[0].endswith("FOR UPDATE"), note_reads
+    assert sum('FROM "tenants_empresa"' in sql for sql in reads) == 1, reads
+    # The accept's note and row, the write-ahead and its row, the answer and its rows.
+    assert [sql.split()[0] for sql in statements if '"fiscal_note"' in sql
+            and not sql.startswith("SELECT")] == ["WITH", "WITH", "WITH"], statements
