@@ -90,11 +90,15 @@ def _claim(candidates: list[tuple[int, int]], *, now: datetime, enqueue: Enqueue
     return claimed
 
 
-def _claim_sql() -> str:
+def _claim_sql(which: str) -> str:
+    """A delivery's claim, pending to sending, as one statement: ``which`` is the condition
+    that names the delivery; the endpoint's cap is counted in the same statement, the
+    caller's own earlier claims included. Parameters: state, claim token, claimed at, those
+    of ``which``, then the endpoint's id, the sending state and the cap."""
     delivery = statements.table(Delivery)
     return (
         f"UPDATE {delivery} SET state = %s, claim_token = %s, claimed_at = %s "  # noqa: S608
-        "WHERE id = %s AND state = %s AND next_attempt_at <= %s "
+        f"WHERE {which} "
         f"AND (SELECT COUNT(*) FROM {delivery} WHERE endpoint_id = %s AND state = %s) < %s "
         "RETURNING id"
     )
@@ -103,15 +107,12 @@ def _claim_sql() -> str:
 def _claim_one(delivery_id: int, endpoint_id: int, *, token: str, now: datetime,
                cap: int) -> bool:
     """Move one delivery from pending to sending if it is still pending and due, and its
-    endpoint has fewer than ``cap`` in flight. The cap is checked by the claim itself (a count
-    in the same statement): one round trip per delivery, and the count is the one at the
-    moment of the claim, the caller's own earlier claims included. Plain SQL: the fast path
-    runs it in the request that settled the note, where compiling it cost more than running
-    it."""
+    endpoint has fewer than ``cap`` in flight (``_claim_sql``). Plain SQL: the fast path runs
+    it in the request that settled the note, where compiling it cost more than running it."""
     check_delivery_transition(DeliveryState.PENDING, DeliveryState.SENDING)
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(), [
+        cursor.execute(_claim_sql("id = %s AND state = %s AND next_attempt_at <= %s"), [
             DeliveryState.SENDING, token, at, delivery_id, DeliveryState.PENDING, at,
             endpoint_id, DeliveryState.SENDING, cap,
         ])
@@ -195,14 +196,11 @@ def _claim_next_sql() -> str:
     # locks and one writer: the plain subquery is enough there.)
     lock = (" FOR UPDATE OF d SKIP LOCKED"
             if connection.features.has_select_for_update_skip_locked else "")
-    return (
-        f"UPDATE {delivery} SET state = %s, claim_token = %s, claimed_at = %s "  # noqa: S608
-        f"WHERE id = (SELECT d.id FROM {delivery} d INNER JOIN {endpoint} e "
+    return _claim_sql(
+        f"id = (SELECT d.id FROM {delivery} d INNER JOIN {endpoint} e "  # noqa: S608
         "ON e.id = d.endpoint_id WHERE d.endpoint_id = %s AND d.state = %s "
         "AND d.next_attempt_at <= %s AND e.is_active "
-        f"ORDER BY d.next_attempt_at, d.id LIMIT 1{lock}) "
-        f"AND (SELECT COUNT(*) FROM {delivery} WHERE endpoint_id = %s AND state = %s) < %s "
-        "RETURNING id"
+        f"ORDER BY d.next_attempt_at, d.id LIMIT 1{lock})"
     )
 
 

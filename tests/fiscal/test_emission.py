@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from fiscal.models import NextAction, Note, NoteEvent, NoteStatus
 from tenants.models import Empresa
@@ -250,9 +252,6 @@ def test_an_inline_submit_reads_the_note_once_its_lock_and_the_company_once(
     """The statements of POST /v2/nfe with the submit inline: the accept reads the company with
     its Focus token and writes the note; the submit runs on that note (no read of it nor of the
     company again), writes ahead, and locks the note once for Focus's answer."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     if connection.vendor != "postgresql":
         pytest.skip("the one-statement writes and the lock are Postgres's (SQLite: the ORM)")
     with CaptureQueriesContext(connection) as queries:
